@@ -1,0 +1,257 @@
+package blockdev
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/siderolabs/go-blockdevice/v2/blkid"
+	"github.com/siderolabs/go-blockdevice/v2/block"
+	"github.com/siderolabs/go-blockdevice/v2/partitioning/gpt"
+	"golang.org/x/sys/unix"
+)
+
+// StatePartitionLabel is the GPT partition name Talos gives its STATE
+// partition and looks for at boot.
+const StatePartitionLabel = "STATE"
+
+// Disk is what Locate found on one disk or disk image.
+type Disk struct {
+	// Path is the device node or image file that was read.
+	Path string `json:"path"`
+	// Size is the size in bytes.
+	Size uint64 `json:"size"`
+	// SectorSize is the logical sector size the partition table was read with.
+	SectorSize uint `json:"sector_size"`
+	// Table is "gpt" when a GUID partition table was found, "" otherwise.
+	Table string `json:"table"`
+	// Partitions counts the GPT entries in use.
+	Partitions int `json:"partitions"`
+	// Candidates are the partitions named STATE, in table order.
+	Candidates []Candidate `json:"candidates"`
+}
+
+// Candidate is one GPT partition named STATE.
+type Candidate struct {
+	// Device is the whole disk or image holding the partition.
+	Device string `json:"device"`
+	// Partition is the 1-based GPT entry index.
+	Partition uint `json:"partition"`
+	// PartitionDevice is the kernel's node for the partition (/dev/sda5), for
+	// block devices only. The partition is always read through Device, so that
+	// a node udev has not created yet does not matter.
+	PartitionDevice string `json:"partition_device,omitempty"`
+	// PartitionUUID is the GPT unique partition GUID.
+	PartitionUUID string `json:"partition_uuid"`
+	// Offset and Size place the partition on Device, in bytes.
+	Offset uint64 `json:"offset"`
+	Size   uint64 `json:"size"`
+	// SectorSize is the logical sector size of Device.
+	SectorSize uint `json:"sector_size"`
+	// ProbedAs is the name go-blockdevice's blkid, the prober Talos uses,
+	// gives the partition's content: "xfs", "luks", or "" when it recognises
+	// nothing (and Talos then treats STATE as missing).
+	ProbedAs string `json:"probed_as"`
+	// Probed is false when blkid could not probe the disk at all, so
+	// ProbedAs says nothing.
+	Probed bool `json:"probed"`
+}
+
+// LocateOptions tunes Locate.
+type LocateOptions struct {
+	// SectorSize forces the logical sector size of an image file; 0 means
+	// detect it (512, then 4096). Block devices report their own.
+	SectorSize uint
+}
+
+// ErrPartition is returned when Locate is given a partition instead of the
+// whole disk holding it.
+var ErrPartition = errors.New("is a partition, not a whole disk")
+
+// Locate reads the GPT of the disk or image at path and returns every
+// partition named STATE, the way Talos locates its STATE volume. It opens
+// path read-only, takes no lock (Talos's own probe takes a shared flock and
+// must never wait on this one), and never writes.
+func Locate(path string, opts LocateOptions) (*Disk, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open %s: %w", path, err)
+	}
+	defer f.Close() //nolint:errcheck
+
+	return locate(f, path, opts)
+}
+
+func locate(f *os.File, path string, opts LocateOptions) (*Disk, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("failed to stat %s: %w", path, err)
+	}
+
+	disk := &Disk{Path: path, Candidates: []Candidate{}}
+
+	var devices []gpt.Device
+
+	switch {
+	case st.Mode().IsRegular():
+		disk.Size = uint64(st.Size())
+
+		sizes := []uint{512, 4096}
+		if opts.SectorSize != 0 {
+			sizes = []uint{opts.SectorSize}
+		}
+
+		for _, ss := range sizes {
+			dev, err := gpt.DeviceFromFile(f, gpt.WithFileSectorSize(ss))
+			if err != nil {
+				return nil, fmt.Errorf("failed to read %s: %w", path, err)
+			}
+
+			devices = append(devices, dev)
+		}
+	case st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0:
+		bd := block.NewFromFile(f)
+
+		whole, err := bd.IsWholeDisk()
+		if err != nil {
+			return nil, fmt.Errorf("failed to inspect %s: %w", path, err)
+		}
+
+		if !whole {
+			return nil, fmt.Errorf("%s %w: pass the disk holding it", path, ErrPartition)
+		}
+
+		dev, err := gpt.DeviceFromBlockDevice(bd)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the size of %s: %w", path, err)
+		}
+
+		disk.Size = dev.GetSize()
+		devices = append(devices, dev)
+	default:
+		return nil, fmt.Errorf("%s is neither a block device nor a disk image file", path)
+	}
+
+	var table *gpt.Table
+
+	for _, dev := range devices {
+		if table, err = gpt.Read(dev); err == nil {
+			disk.SectorSize = dev.GetSectorSize()
+
+			break
+		}
+	}
+
+	if table == nil {
+		// No GPT (a blank disk, or another table type): no STATE here.
+		return disk, nil
+	}
+
+	disk.Table = "gpt"
+
+	probed, probeOK := probeContents(f, disk.SectorSize)
+
+	for idx, part := range table.Partitions() {
+		if part == nil {
+			continue
+		}
+
+		disk.Partitions++
+
+		if part.Name != StatePartitionLabel {
+			continue
+		}
+
+		index := uint(idx + 1)
+		disk.Candidates = append(disk.Candidates, Candidate{
+			Device:          path,
+			Partition:       index,
+			PartitionDevice: partitionNode(path, st, index),
+			PartitionUUID:   part.PartGUID.String(),
+			Offset:          part.FirstLBA * uint64(disk.SectorSize),
+			Size:            (part.LastLBA - part.FirstLBA + 1) * uint64(disk.SectorSize),
+			SectorSize:      disk.SectorSize,
+			ProbedAs:        probed[index],
+			Probed:          probeOK,
+		})
+	}
+
+	return disk, nil
+}
+
+// probeContents asks go-blockdevice's blkid, the prober Talos uses, what it
+// sees in each partition, by 1-based index. A probe failure (blkid gives up
+// on a whole disk when one partition is under 16 KiB) returns false: the
+// verifier still reads the partitions itself.
+func probeContents(f *os.File, sectorSize uint) (map[uint]string, bool) {
+	names := map[uint]string{}
+
+	info, err := blkid.Probe(f, blkid.WithSkipLocking(true), blkid.WithSectorSize(sectorSize))
+	if err != nil || info == nil {
+		return names, false
+	}
+
+	for _, p := range info.Parts {
+		names[p.PartitionIndex] = p.Name
+	}
+
+	return names, true
+}
+
+// partitionNode names the kernel's node for partition index of the block
+// device at path: sda → sda5, nvme0n1 → nvme0n1p5. Image files have none.
+func partitionNode(path string, st os.FileInfo, index uint) string {
+	if st.Mode().IsRegular() {
+		return ""
+	}
+
+	base := filepath.Base(path)
+	if base != "" && base[len(base)-1] >= '0' && base[len(base)-1] <= '9' {
+		return path + "p" + strconv.FormatUint(uint64(index), 10)
+	}
+
+	return path + strconv.FormatUint(uint64(index), 10)
+}
+
+// WholeDisks lists the device nodes of every whole disk the kernel lists in
+// sysRoot/class/block (sysRoot is normally /sys), skipping partitions, empty
+// devices (an unbound loop, a drive without media) and RAM disks.
+func WholeDisks(sysRoot, devRoot string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(sysRoot, "class", "block"))
+	if err != nil {
+		return nil, fmt.Errorf("failed to list block devices: %w", err)
+	}
+
+	var disks []string
+
+	for _, e := range entries {
+		name := e.Name()
+		dir := filepath.Join(sysRoot, "class", "block", name)
+
+		if _, err := os.Stat(filepath.Join(dir, "partition")); err == nil {
+			continue
+		}
+
+		if strings.HasPrefix(name, "ram") || strings.HasPrefix(name, "zram") {
+			continue
+		}
+
+		size, err := os.ReadFile(filepath.Join(dir, "size"))
+		if err != nil || strings.TrimSpace(string(size)) == "0" {
+			continue
+		}
+
+		disks = append(disks, filepath.Join(devRoot, name))
+	}
+
+	return disks, nil
+}
+
+// sectionOf returns the candidate's bytes on r as a reader of its own.
+func sectionOf(r io.ReaderAt, c Candidate) *io.SectionReader {
+	return io.NewSectionReader(r, int64(c.Offset), int64(c.Size))
+}

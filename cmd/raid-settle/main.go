@@ -1,0 +1,77 @@
+// Command raid-settle holds Talos's boot until its STATE partition is there
+// and verified, and gives operators and vendors the tools around that gate.
+//
+// Subcommands:
+//
+//	verify   locate and verify STATE on disks or disk images
+//	version  print the version
+//
+// Run `raid-settle COMMAND --help` for each command's flags and exit codes.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is stamped by the Makefile from `git describe`.
+var version = "dev"
+
+// command is one subcommand: a name, a line of help, and its entry point,
+// which returns the process exit code.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"verify", "locate and verify STATE on disks or disk images", runVerify},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+
+		if len(args) == 0 {
+			return exitUsage
+		}
+
+		return 0
+	}
+
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+
+	fmt.Fprintf(stderr, "raid-settle: unknown command %q\n\n", args[0])
+	usage(stderr)
+
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "raid-settle %s: holds Talos's boot until STATE is there and verified\n\nUsage: raid-settle COMMAND [flags] [args]\n\nCommands:\n", version)
+
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+
+	fmt.Fprintf(w, "\nRun 'raid-settle COMMAND --help' for a command's flags and exit codes.\n")
+}
+
+func runVersion(_ []string, stdout, _ io.Writer) int {
+	fmt.Fprintf(stdout, "raid-settle %s\n", version)
+
+	return 0
+}
