@@ -1,6 +1,7 @@
 package blockdev
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,9 @@ type Disk struct {
 	Table string `json:"table"`
 	// Partitions counts the GPT entries in use.
 	Partitions int `json:"partitions"`
+	// PartitionUUIDs are the unique GUIDs of those entries, lower case; the
+	// gate matches the firmware's boot partition against them.
+	PartitionUUIDs []string `json:"partition_uuids"`
 	// Candidates are the partitions named STATE, in table order.
 	Candidates []Candidate `json:"candidates"`
 }
@@ -76,17 +80,20 @@ var ErrPartition = errors.New("is a partition, not a whole disk")
 // partition named STATE, the way Talos locates its STATE volume. It opens
 // path read-only, takes no lock (Talos's own probe takes a shared flock and
 // must never wait on this one), and never writes.
-func Locate(path string, opts LocateOptions) (*Disk, error) {
+//
+// Reads of the partition table are retried under policy; a disk that keeps
+// failing returns an error wrapping a *ReadError.
+func Locate(ctx context.Context, path string, opts LocateOptions, policy RetryPolicy) (*Disk, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open %s: %w", path, err)
 	}
 	defer f.Close() //nolint:errcheck
 
-	return locate(f, path, opts)
+	return locate(ctx, f, path, opts, policy)
 }
 
-func locate(f *os.File, path string, opts LocateOptions) (*Disk, error) {
+func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, policy RetryPolicy) (*Disk, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("failed to stat %s: %w", path, err)
@@ -139,10 +146,19 @@ func locate(f *os.File, path string, opts LocateOptions) (*Disk, error) {
 	var table *gpt.Table
 
 	for _, dev := range devices {
-		if table, err = gpt.Read(dev); err == nil {
+		reader := NewRetryingReader(ctx, dev, int64(dev.GetSize()), policy)
+
+		table, err = gpt.Read(retryingDevice{Device: dev, reader: reader})
+		if err == nil {
 			disk.SectorSize = dev.GetSectorSize()
 
 			break
+		}
+
+		var rerr *ReadError
+		if errors.As(err, &rerr) {
+			// Not "no GPT": the disk could not be read.
+			return nil, fmt.Errorf("failed to read the partition table of %s: %w", path, err)
 		}
 	}
 
@@ -161,6 +177,7 @@ func locate(f *os.File, path string, opts LocateOptions) (*Disk, error) {
 		}
 
 		disk.Partitions++
+		disk.PartitionUUIDs = append(disk.PartitionUUIDs, part.PartGUID.String())
 
 		if part.Name != StatePartitionLabel {
 			continue
@@ -250,6 +267,15 @@ func WholeDisks(sysRoot, devRoot string) ([]string, error) {
 
 	return disks, nil
 }
+
+// retryingDevice is a gpt.Device whose reads are retried.
+type retryingDevice struct {
+	gpt.Device
+
+	reader io.ReaderAt
+}
+
+func (d retryingDevice) ReadAt(p []byte, off int64) (int, error) { return d.reader.ReadAt(p, off) }
 
 // sectionOf returns the candidate's bytes on r as a reader of its own.
 func sectionOf(r io.ReaderAt, c Candidate) *io.SectionReader {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -112,7 +113,7 @@ func Verify(ctx context.Context, r io.ReaderAt, c Candidate, policy RetryPolicy)
 
 	res.Problems = append(res.Problems, found...)
 
-	if c.Probed && c.ProbedAs == "" && res.Content != ContentUnknown {
+	if c.Probed && c.ProbedAs == "" && res.Content != ContentUnknown && !slices.Contains(Codes(found), CodeLUKS2NotLocated) {
 		res.Problems = append(res.Problems, Problem{
 			Code:     CodeNotLocated,
 			Severity: SeverityError,
@@ -160,7 +161,7 @@ func VerifyDevice(ctx context.Context, path string, opts LocateOptions, policy R
 	}
 	defer f.Close() //nolint:errcheck
 
-	disk, err := locate(f, path, opts)
+	disk, err := locate(ctx, f, path, opts, policy)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -173,11 +174,35 @@ func VerifyDevice(ctx context.Context, path string, opts LocateOptions, policy R
 	return disk, results, nil
 }
 
+// secondaryCodes are problems in the secondary superblocks, which the
+// kernel does not read at mount: xfs_repair fixes them, the mount succeeds.
+var secondaryCodes = map[Code]bool{
+	CodeXFSSecondaryBadMagic: true,
+	CodeXFSSecondaryBadCRC:   true,
+	CodeXFSSecondaryUUID:     true,
+	CodeXFSSecondaryGeometry: true,
+}
+
+// onlyIn reports whether every error-severity problem of ps is in codes.
+func onlyIn(ps []Problem, codes map[Code]bool) bool {
+	for _, p := range ps {
+		if p.Severity == SeverityError && !codes[p.Code] {
+			return false
+		}
+	}
+
+	return true
+}
+
 // Outlook says, in a sentence, what Talos will do with this STATE at boot.
 func (r Result) Outlook() string {
 	located := !r.Probed || r.ProbedAs != ""
 
 	switch {
+	case r.Verdict == VerdictCorrupt && r.Content == ContentXFS && located && onlyIn(r.Problems, secondaryCodes):
+		return "Talos will mount it (the kernel reads only the primary superblock), but the secondary superblocks are damaged: run xfs_repair at the next maintenance window"
+	case slices.Contains(Codes(r.Problems), CodeLUKS2TalosRejects):
+		return "Talos will find it but refuse to unlock it: its own header check fails"
 	case r.Verdict == VerdictOK && r.Content == ContentLUKS2:
 		return "Talos will unlock it and mount the XFS inside"
 	case r.Verdict == VerdictOK:

@@ -90,7 +90,7 @@ func TestLocateTalosDisk(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			img := talosImage(t, tc.sectorSize, tc.state, "")
 
-			disk, err := Locate(img, LocateOptions{})
+			disk, err := Locate(context.Background(), img, LocateOptions{}, fastPolicy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +123,7 @@ func TestLocateWithoutGPT(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	disk, err := Locate(img, LocateOptions{})
+	disk, err := Locate(context.Background(), img, LocateOptions{}, fastPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func (e *eioFile) ReadAt(p []byte, off int64) (int, error) {
 func TestVerifyRetriesTransientErrors(t *testing.T) {
 	img := talosImage(t, 512, diskimage.XFS, "")
 
-	disk, err := Locate(img, LocateOptions{})
+	disk, err := Locate(context.Background(), img, LocateOptions{}, fastPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestLocateBlockDevice(t *testing.T) {
 		t.Fatalf("report: %+v", rep)
 	}
 
-	if _, err := Locate(dev+"p5", LocateOptions{}); err == nil || !strings.Contains(err.Error(), "partition") {
+	if _, err := Locate(context.Background(), dev+"p5", LocateOptions{}, fastPolicy); err == nil || !strings.Contains(err.Error(), "partition") {
 		t.Fatalf("Locate on a partition: %v, want ErrPartition", err)
 	}
 }

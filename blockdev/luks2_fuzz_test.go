@@ -1,0 +1,76 @@
+package blockdev
+
+import (
+	"bytes"
+	"encoding/binary"
+	"flag"
+	"os"
+	"slices"
+	"testing"
+)
+
+// FuzzCheckLUKS2 feeds CheckLUKS2 mutations of real LUKS2 headers. The seeds
+// are the first two header copies of images cryptsetup formats when the fuzz
+// test starts, so they follow the installed cryptsetup. slack makes the
+// partition claim more bytes than the reader has, to exercise short reads.
+func FuzzCheckLUKS2(f *testing.F) {
+	luksNoMinimizeByDefault(f)
+
+	for _, path := range []string{luksPristine(f), luksPristineMetadataSize(f, "64k")} {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+
+		seed := data[:2*binary.BigEndian.Uint64(data[8:16])]
+
+		f.Add(seed, uint16(0))
+		f.Add(seed[:len(seed)/2+100], uint16(0))
+		f.Add(seed, uint16(40000))
+	}
+
+	f.Fuzz(func(t *testing.T, data []byte, slack uint16) {
+		size := int64(len(data)) + int64(slack)
+
+		info, ps, err := CheckLUKS2(bytes.NewReader(data), size)
+		if err != nil {
+			// bytes.Reader only ever reports io.EOF, which is a finding.
+			t.Fatalf("error from an in-memory reader: %v", err)
+		}
+
+		if !slices.Contains(Codes(ps), CodeLUKS2InnerUnverified) {
+			t.Errorf("no %s in %v", CodeLUKS2InnerUnverified, ps)
+		}
+
+		for _, p := range ps {
+			if p.Code == "" || p.Severity == "" || p.Message == "" {
+				t.Errorf("incomplete problem %+v", p)
+			}
+		}
+
+		if info != nil && info.HeaderSize > luksMaxHeaderSize && !HasErrors(ps) {
+			t.Errorf("hdr_size %d accepted without an error", info.HeaderSize)
+		}
+	})
+}
+
+// luksNoMinimizeByDefault turns off minimization of new inputs unless
+// -test.fuzzminimizetime was given. Go's minimizer is quadratic in the input
+// length: on 32 KiB header images it spends its whole default 60 s per new
+// input, during which the worker fuzzes nothing, so a 30 s run executes a
+// few dozen inputs instead of tens of thousands. The coordinator reads the
+// flag when f.Fuzz starts, after this runs. A crasher is still written to
+// testdata/fuzz, unminimized.
+func luksNoMinimizeByDefault(f *testing.F) {
+	const name = "test.fuzzminimizetime"
+
+	given := false
+
+	flag.Visit(func(fl *flag.Flag) { given = given || fl.Name == name })
+
+	if !given {
+		if err := flag.Set(name, "0"); err != nil {
+			f.Fatal(err)
+		}
+	}
+}
