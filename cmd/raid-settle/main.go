@@ -3,7 +3,9 @@
 //
 // Subcommands:
 //
+//	gate     hold udevd's settle until STATE is there (udev RUN+= entry point)
 //	verify   locate and verify STATE on disks or disk images
+//	replay   run a recorded gate timeline through the engine
 //	version  print the version
 //
 // Run `raid-settle COMMAND --help` for each command's flags and exit codes.
@@ -28,7 +30,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"gate", "hold udevd's settle until STATE is there (the udev RUN+= entry point)", runGate},
 		{"verify", "locate and verify STATE on disks or disk images", runVerify},
+		{"replay", "run a recorded gate timeline through the engine: what would it decide?", runReplay},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,0 +1,59 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf16"
+)
+
+// LoaderDevicePartUUIDVar is the EFI variable, under efivarfs, in which the
+// boot loader (systemd-boot, and so Talos's) records the partition UUID of
+// the ESP it was loaded from.
+const LoaderDevicePartUUIDVar = "LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+
+// ReadBootPartUUID returns the lower-case partition UUID the firmware booted
+// from, read from efivarfs under sysRoot (normally /sys), or "" when the
+// machine did not boot through such a loader. An unreadable or malformed
+// variable is an error; a missing one is not.
+func ReadBootPartUUID(sysRoot string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(sysRoot, "firmware", "efi", "efivars", LoaderDevicePartUUIDVar))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+
+	if err != nil {
+		return "", fmt.Errorf("failed to read %s: %w", LoaderDevicePartUUIDVar, err)
+	}
+
+	return parseLoaderDevicePartUUID(data)
+}
+
+// parseLoaderDevicePartUUID decodes an efivarfs file: 4 bytes of attributes,
+// then a NUL-terminated UTF-16LE string.
+func parseLoaderDevicePartUUID(data []byte) (string, error) {
+	if len(data) < 4 || (len(data)-4)%2 != 0 {
+		return "", fmt.Errorf("%s: malformed variable of %d bytes", LoaderDevicePartUUIDVar, len(data))
+	}
+
+	units := make([]uint16, 0, (len(data)-4)/2)
+
+	for i := 4; i+1 < len(data); i += 2 {
+		u := uint16(data[i]) | uint16(data[i+1])<<8
+		if u == 0 {
+			break
+		}
+
+		units = append(units, u)
+	}
+
+	s := strings.ToLower(strings.TrimSpace(string(utf16.Decode(units))))
+	if len(s) != 36 || strings.Count(s, "-") != 4 {
+		return "", fmt.Errorf("%s: %q is not a partition UUID", LoaderDevicePartUUIDVar, s)
+	}
+
+	return s, nil
+}

@@ -1,0 +1,113 @@
+package agent
+
+import (
+	"sort"
+	"time"
+)
+
+// TimedInput is an input at an offset from the gate's start: one entry of a
+// timeline, as the gate's report records it and `replay` reads it.
+type TimedInput struct {
+	// AtMS is the offset from the gate's start in milliseconds.
+	AtMS int64 `json:"at_ms"`
+	Input
+}
+
+// TimedLine is a log line the engine asked for, at an offset from start.
+type TimedLine struct {
+	AtMS int64  `json:"at_ms"`
+	Line string `json:"line"`
+	Warn bool   `json:"warn,omitempty"`
+}
+
+// Oracle answers a probe of disk at offset at from the gate's start. It
+// stands in for the disks in scenario tests.
+type Oracle func(disk string, at time.Duration) ProbeResult
+
+// Simulation is the outcome of Simulate.
+type Simulation struct {
+	Release Release     `json:"release"`
+	Log     []TimedLine `json:"log"`
+	// Probes counts the probes the engine asked for.
+	Probes int `json:"probes"`
+}
+
+// simEpoch is the simulated clock's start. Any fixed instant works.
+var simEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// maxSimSteps guards Simulate against an engine that never settles.
+const maxSimSteps = 1_000_000
+
+// Simulate runs an engine with settings over timeline on a simulated clock.
+// Each probe the engine asks for is answered by oracle after probeLatency;
+// with a nil oracle (replaying a recorded gate) probe requests are dropped
+// and the timeline's own probe results stand in for them.
+func Simulate(settings Settings, timeline []TimedInput, oracle Oracle, probeLatency time.Duration) Simulation {
+	e := NewEngine(settings, simEpoch)
+	queue := append([]TimedInput(nil), timeline...)
+	sort.SliceStable(queue, func(i, j int) bool { return queue[i].AtMS < queue[j].AtMS })
+
+	var (
+		sim     Simulation
+		pending []TimedInput // probe results in flight, in completion order
+		wake    = simEpoch
+		now     = simEpoch
+	)
+
+	step := func(in Input) {
+		for _, a := range e.Step(in, now) {
+			switch a.Kind {
+			case ActionWake:
+				wake = a.At
+			case ActionLog:
+				sim.Log = append(sim.Log, TimedLine{AtMS: now.Sub(simEpoch).Milliseconds(), Line: a.Line, Warn: a.Warn})
+			case ActionProbe:
+				sim.Probes++
+
+				if oracle != nil {
+					res := oracle(a.Disk, now.Sub(simEpoch))
+					pending = append(pending, TimedInput{AtMS: now.Add(probeLatency).Sub(simEpoch).Milliseconds(), Input: Input{Kind: InputProbe, Probe: &res}})
+				}
+			}
+		}
+	}
+
+	step(Input{Kind: InputTick})
+
+	for i := 0; e.Released() == nil && i < maxSimSteps; i++ {
+		next, from := wake, 0 // 0: tick, 1: timeline, 2: probe result
+
+		if len(queue) > 0 && !simEpoch.Add(ms(queue[0].AtMS)).After(next) {
+			next, from = simEpoch.Add(ms(queue[0].AtMS)), 1
+		}
+
+		if len(pending) > 0 && !simEpoch.Add(ms(pending[0].AtMS)).After(next) {
+			next, from = simEpoch.Add(ms(pending[0].AtMS)), 2
+		}
+
+		if next.After(now) {
+			now = next
+		}
+
+		switch from {
+		case 1:
+			in := queue[0].Input
+			queue = queue[1:]
+			step(in)
+		case 2:
+			in := pending[0].Input
+			pending = pending[1:]
+			step(in)
+		default:
+			step(Input{Kind: InputTick})
+		}
+	}
+
+	if r := e.Released(); r != nil {
+		sim.Release = *r
+	}
+
+	return sim
+}
+
+func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }

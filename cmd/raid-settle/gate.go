@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/raid-settle/raid-settle/agent"
+)
+
+const gateHelp = `Usage: raid-settle gate [flags]
+
+The udev RUN+= entry point. Holds udevd's settle open until STATE is
+present and verified, or every storage controller has gone quiet, never
+past the deadline (raid_settle.timeout=, default 120s). One-shot: later
+runs see /run/raid-settle/gate.started and exit at once.
+
+Logs to /dev/kmsg; writes /run/raid-settle/report.json (input of replay).
+Kernel arguments: raid_settle.timeout=SECONDS, raid_settle.quiet=SECONDS,
+raid_settle.disable=1, raid_settle.debug=1.
+
+Exit code: always 0. The gate must never be the reason a node fails to boot.
+
+Flags (for tests and the end-to-end harness):
+`
+
+func runGate(args []string, _, stderr io.Writer) (code int) {
+	// Whatever happens, boot goes on.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "raid-settle gate: internal error: %v\n", r)
+		}
+
+		code = 0
+	}()
+
+	g := agent.NewGate(version)
+
+	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, gateHelp)
+		fs.PrintDefaults()
+	}
+
+	fs.StringVar(&g.SysRoot, "sysfs", g.SysRoot, "sysfs mount point")
+	fs.StringVar(&g.ProcRoot, "proc", g.ProcRoot, "procfs mount point (for cmdline)")
+	fs.StringVar(&g.RunDir, "run-dir", g.RunDir, "directory of the one-shot marker and the report")
+	fs.StringVar(&g.ProfileDir, "profiles", g.ProfileDir, "directory of extra controller profiles (*.json)")
+
+	if err := fs.Parse(args); err != nil {
+		return 0
+	}
+
+	g.Run(context.Background())
+
+	return 0
+}
