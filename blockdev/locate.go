@@ -36,7 +36,7 @@ type Disk struct {
 	// gate matches the firmware's boot partition against them.
 	PartitionUUIDs []string `json:"partition_uuids"`
 	// Candidates are the partitions named STATE, in table order.
-	Candidates []Candidate `json:"candidates"`
+	Candidates []Candidate `json:"candidates,omitempty"`
 }
 
 // Candidate is one GPT partition named STATE.

@@ -319,3 +319,34 @@ func TestWholeDisks(t *testing.T) {
 		t.Fatalf("WholeDisks = %v, want %v", got, want)
 	}
 }
+
+// BenchmarkVerifyTalosDisk measures what the gate does per disk: read the
+// GPT, ask blkid what each partition holds, and verify STATE.
+func BenchmarkVerifyTalosDisk(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		state diskimage.Content
+	}{{"xfs", diskimage.XFS}, {"luks2", diskimage.LUKS2}} {
+		b.Run(tc.name, func(b *testing.B) {
+			if err := diskimage.RequireTools(); err != nil {
+				b.Fatal(err)
+			}
+
+			dir := b.TempDir()
+			img := filepath.Join(dir, "disk.img")
+
+			if err := diskimage.Build(img, dir, diskimage.TalosDisk(512, tc.state)); err != nil {
+				b.Fatal(err)
+			}
+
+			b.ResetTimer()
+
+			for i := 0; i < b.N; i++ {
+				_, results, err := VerifyDevice(context.Background(), img, LocateOptions{}, DefaultRetryPolicy)
+				if err != nil || len(results) != 1 || results[0].Verdict != VerdictOK {
+					b.Fatalf("%v %+v", err, results)
+				}
+			}
+		})
+	}
+}

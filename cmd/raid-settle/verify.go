@@ -103,12 +103,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 
 func printReport(w io.Writer, rep blockdev.Report) {
 	for _, d := range rep.Disks {
-		table := d.Table
-		if table == "" {
-			table = "no GPT"
+		if d.Table == "" {
+			fmt.Fprintf(w, "%s: %s, no GPT\n", d.Path, mib(d.Size))
+		} else {
+			fmt.Fprintf(w, "%s: %s, %s, %d-byte sectors, %d partition(s)\n", d.Path, mib(d.Size), d.Table, d.SectorSize, d.Partitions)
 		}
-
-		fmt.Fprintf(w, "%s: %s, %s, %d-byte sectors, %d partition(s)\n", d.Path, mib(d.Size), table, d.SectorSize, d.Partitions)
 	}
 
 	for _, e := range rep.Errors {
