@@ -102,10 +102,14 @@ type Action struct {
 	Release *Release   `json:"release,omitempty"`
 }
 
-// Retry limits for a disk that is listed but cannot be opened yet.
+// Retry limits for a disk that is listed but cannot be opened yet, and for
+// one whose examination failed (a RAID volume still coming up can fail reads
+// for a while after it appears).
 const (
 	notReadyRetry    = 250 * time.Millisecond
 	notReadyAttempts = 20
+	failedRetry      = time.Second
+	failedAttempts   = 3
 )
 
 // controllerState is what the engine knows of one storage controller.
@@ -126,6 +130,7 @@ type diskState struct {
 	probing    bool // a probe is in flight
 	stale      bool // needs a (new) probe
 	notReady   int  // consecutive not-ready probe results
+	failures   int  // consecutive failed probes
 	retryAt    time.Time
 	probe      *ProbeResult // last complete result
 }
@@ -414,8 +419,18 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 	d.probe = &p
 
 	if p.Error != "" {
-		return []Action{warnf("disk %s could not be examined: %s", p.Disk, p.Error)}
+		d.failures++
+		if d.failures < failedAttempts {
+			d.retryAt = now.Add(failedRetry)
+			d.stale = true
+
+			return []Action{warnf("disk %s could not be examined (attempt %d of %d): %s", p.Disk, d.failures, failedAttempts, p.Error)}
+		}
+
+		return []Action{warnf("disk %s could not be examined, giving up on it: %s", p.Disk, p.Error)}
 	}
+
+	d.failures = 0
 
 	var acts []Action
 
@@ -626,8 +641,21 @@ func (e *Engine) noStateReason(now time.Time) string {
 		parts = append(parts, fmt.Sprintf("%s (%s, %d disk(s)) quiet since %s, window %s", c.ctl.Address, orNone(c.ctl.Driver), c.disks, e.since(c.last), c.window().Round(time.Millisecond)))
 	}
 
-	return fmt.Sprintf("no STATE on %d disk(s) and every storage controller has gone quiet (%s) at %s: Talos is not installed here, it will boot into maintenance mode",
-		len(e.disks), strings.Join(parts, "; "), e.since(now))
+	var unexamined []string
+
+	for _, name := range e.diskNames() {
+		if p := e.disks[name].probe; p == nil || p.NotReady || p.Error != "" {
+			unexamined = append(unexamined, name)
+		}
+	}
+
+	verdict := "Talos is not installed here, it will boot into maintenance mode"
+	if len(unexamined) > 0 {
+		verdict = fmt.Sprintf("%d disk(s) could not be examined (%s), so STATE may be there unseen; Talos will look for itself", len(unexamined), strings.Join(unexamined, ", "))
+	}
+
+	return fmt.Sprintf("no STATE on %d disk(s) and every storage controller has gone quiet (%s) at %s: %s",
+		len(e.disks), strings.Join(parts, "; "), e.since(now), verdict)
 }
 
 // waitingFor describes what kept the gate waiting, for the deadline message.

@@ -267,7 +267,19 @@ func TestEngineScenarios(t *testing.T) {
 			name:     "a disk that never opens does not hold the gate past its retries",
 			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(1), megaraid, "sda")),
 			disks:    disks{},
-			decision: DecisionNoState, at: sec(1) + 6*time.Millisecond + sec(8),
+			decision: DecisionNoState, at: sec(1) + 6*time.Millisecond + sec(8), reason: "1 disk(s) could not be examined (sda)",
+		},
+		scenario{
+			name:     "a disk whose reads fail is tried again, then given up",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(1), megaraid, "sda")),
+			disks:    disks{"sda": {0, ProbeResult{Error: "failed to read the partition table: input/output error"}}},
+			decision: DecisionNoState, at: sec(1) + 6*time.Millisecond + sec(8), reason: "could not be examined (sda)",
+		},
+		scenario{
+			name:     "a disk that cannot be opened at first (ENXIO), then verifies",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(1), megaraid, "sda")),
+			disks:    disks{"sda": {sec(1.5), stateOn("sda", blockdev.VerdictOK)}},
+			decision: DecisionStateVerified, at: sec(1) + 250*time.Millisecond*2 + probeLatency*3,
 		},
 		scenario{
 			name:     "raid_settle.timeout shortens the deadline",

@@ -215,7 +215,7 @@ func TestGateSurvivesAPanickingProbe(t *testing.T) {
 	g, log := testGate(t, "raid_settle.quiet=0.2", slowStateScript(0), func(string) ProbeResult { panic("disk on fire") })
 
 	rep := g.Run(context.Background())
-	if rep == nil || rep.Decision.Decision != DecisionNoState || !strings.Contains(log.String(), "disk sdb could not be examined: internal error: disk on fire") {
+	if rep == nil || rep.Decision.Decision != DecisionNoState || !strings.Contains(log.String(), "disk sdb could not be examined, giving up on it: internal error: disk on fire") {
 		t.Fatalf("report: %+v\nlog:\n%s", rep, log)
 	}
 }
