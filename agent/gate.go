@@ -95,7 +95,7 @@ func NewGate(version string) *Gate {
 	}
 	g.Log = OpenKmsg(filepath.Join(g.DevRoot, "kmsg"), os.Stderr)
 	g.OpenMonitor = func() (eventSource, error) {
-		return udev.OpenMonitor(udev.MonitorOptions{SysRoot: g.SysRoot, Now: g.Now})
+		return udev.OpenMonitor(udev.MonitorOptions{SysRoot: g.SysRoot, Now: g.Now, Log: g.Log.Warning})
 	}
 	g.Probe = g.probeDisk
 

@@ -1,0 +1,308 @@
+package udev
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Devpaths of the fake machine in testdata/sysfs.txt.
+const (
+	virtioPCI   = "/devices/pci0000:00/0000:00:02.0"
+	megaraidPCI = "/devices/pci0000:00/0000:00:04.0"
+	nvmePCI     = "/devices/pci0000:00/0000:00:05.0"
+	host0       = megaraidPCI + "/host0"
+	sdaPath     = host0 + "/target0:2:0/0:2:0:0/block/sda"
+	sda5Path    = sdaPath + "/sda5"
+	vdaPath     = virtioPCI + "/virtio1/block/vda"
+	nvmeDisk    = nvmePCI + "/nvme/nvme0/nvme0n1"
+	loop0Path   = "/devices/virtual/block/loop0"
+)
+
+var walkTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func sysfsEvent(subsystem, devpath, devtype, driver, devname string, env map[string]string) Event {
+	return Event{
+		Action: ActionAdd, DevPath: devpath, Subsystem: subsystem, DevType: devtype, Driver: driver,
+		DevName: devname, Env: env, Received: walkTime, Source: SourceSysfs,
+	}
+}
+
+func pciEnv(class, id, subsys, slot, modalias string) map[string]string {
+	return map[string]string{"PCI_CLASS": class, "PCI_ID": id, "PCI_SUBSYS_ID": subsys, "PCI_SLOT_NAME": slot, "MODALIAS": modalias}
+}
+
+func blockEnv(major, minor, diskseq string, part ...string) map[string]string {
+	env := map[string]string{"MAJOR": major, "MINOR": minor, "DISKSEQ": diskseq}
+	if len(part) == 2 {
+		env["PARTN"], env["PARTNAME"] = part[0], part[1]
+	}
+
+	return env
+}
+
+// fakeMachineEvents is what Walk must return for testdata/sysfs.txt.
+func fakeMachineEvents() []Event {
+	events := []Event{
+		sysfsEvent("pci", virtioPCI, "", "virtio-pci", "",
+			pciEnv("18000", "1AF4:1042", "1AF4:1100", "0000:00:02.0", "pci:v00001AF4d00001042sv00001AF4sd00001100bc01sc80i00")),
+		sysfsEvent("pci", megaraidPCI, "", "megaraid_sas", "",
+			pciEnv("10400", "1000:0060", "1000:1013", "0000:00:04.0", "pci:v00001000d00000060sv00001000sd00001013bc01sc04i00")),
+		sysfsEvent("pci", nvmePCI, "", "nvme", "",
+			pciEnv("10802", "1B36:0010", "1AF4:1100", "0000:00:05.0", "pci:v00001B36d00000010sv00001AF4sd00001100bc01sc08i02")),
+		sysfsEvent("scsi", host0, "scsi_host", "", "", nil),
+		sysfsEvent("block", vdaPath, "disk", "", "vda", blockEnv("254", "0", "9")),
+		sysfsEvent("block", sdaPath, "disk", "", "sda", blockEnv("8", "0", "1")),
+	}
+
+	for i, name := range []string{"EFI", "BIOS", "BOOT", "META", "STATE", "EPHEMERAL"} {
+		n := string(rune('1' + i))
+		events = append(events, sysfsEvent("block", sdaPath+"/sda"+n, "partition", "", "sda"+n, blockEnv("8", n, "1", n, name)))
+	}
+
+	return append(events,
+		sysfsEvent("block", nvmeDisk, "disk", "", "nvme0n1", blockEnv("259", "0", "2")),
+		sysfsEvent("block", loop0Path, "disk", "", "loop0", blockEnv("7", "0", "16")),
+	)
+}
+
+func diffEvents(t *testing.T, got, want []Event) {
+	t.Helper()
+
+	if reflect.DeepEqual(got, want) {
+		return
+	}
+
+	for i := range max(len(got), len(want)) {
+		var g, w Event
+		if i < len(got) {
+			g = got[i]
+		}
+
+		if i < len(want) {
+			w = want[i]
+		}
+
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("event %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+}
+
+func TestWalkFakeMachine(t *testing.T) {
+	root := buildSysfs(t, "sysfs.txt")
+
+	got, err := Walk(root, walkTime)
+	if err != nil {
+		t.Fatalf("Walk: %v", err)
+	}
+
+	diffEvents(t, got, fakeMachineEvents())
+}
+
+func TestWalkSkipsVanishedDevices(t *testing.T) {
+	root := buildSysfs(t, "sysfs.txt",
+		// A disk whose directory went away between the listing and the read.
+		"-- class/block/sdb -> ../../devices/pci0000:00/0000:00:04.0/host0/target0:2:1/0:2:1:0/block/sdb --",
+		// A partition whose uevent attribute is gone (the directory is being torn down).
+		"-- class/block/sdc1 -> ../../devices/virtual/block/sdc/sdc1 --",
+		"-- devices/virtual/block/sdc/sdc1/size --",
+		"0",
+		// A controller in the same state.
+		"-- bus/pci/devices/0000:00:06.0 -> ../../../devices/pci0000:00/0000:00:06.0 --",
+	)
+
+	got, err := Walk(root, walkTime)
+	if err != nil {
+		t.Fatalf("Walk: %v", err)
+	}
+
+	diffEvents(t, got, fakeMachineEvents())
+}
+
+func TestWalkFallsBackToClassAttribute(t *testing.T) {
+	// A SATA controller whose uevent file lacks PCI_CLASS and DRIVER (the
+	// attribute and the driver link still tell).
+	root := buildSysfs(t, "sysfs.txt",
+		"-- bus/pci/devices/0000:00:1f.2 -> ../../../devices/pci0000:00/0000:00:1f.2 --",
+		"-- bus/pci/drivers/ahci/ --",
+		"-- devices/pci0000:00/0000:00:1f.2/uevent --",
+		"PCI_SLOT_NAME=0000:00:1f.2",
+		"-- devices/pci0000:00/0000:00:1f.2/class --",
+		"0x010601",
+		"-- devices/pci0000:00/0000:00:1f.2/driver -> ../../../bus/pci/drivers/ahci --",
+	)
+
+	got, err := Walk(root, walkTime)
+	if err != nil {
+		t.Fatalf("Walk: %v", err)
+	}
+
+	want := sysfsEvent("pci", "/devices/pci0000:00/0000:00:1f.2", "", "ahci", "",
+		map[string]string{"PCI_CLASS": "10601", "PCI_SLOT_NAME": "0000:00:1f.2"})
+	if !reflect.DeepEqual(got[3], want) {
+		t.Fatalf("event 3:\n got %+v\nwant %+v", got[3], want)
+	}
+
+	if c, ok := ControllerFromEvent(got[3]); !ok || c.Kind != KindSATA {
+		t.Fatalf("ControllerFromEvent = %+v, %v; want a SATA controller", c, ok)
+	}
+}
+
+func TestWalkReportsLinksOutsideDevices(t *testing.T) {
+	root := buildSysfs(t, "sysfs.txt",
+		"-- class/block/evil -> ../../bus/pci --",
+		"-- class/block/abs -> /etc --",
+	)
+
+	got, err := Walk(root, walkTime)
+	if err == nil || !strings.Contains(err.Error(), "outside") {
+		t.Fatalf("Walk error = %v, want one about a link outside /devices", err)
+	}
+
+	// Everything else is still listed.
+	diffEvents(t, got, fakeMachineEvents())
+}
+
+func TestWalkMissingRoot(t *testing.T) {
+	_, err := Walk(filepath.Join(t.TempDir(), "nope"), walkTime)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Walk error = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestWalkEmptySysfs(t *testing.T) {
+	// A machine without PCI or SCSI (some ARM boards): no error, no event.
+	got, err := Walk(t.TempDir(), walkTime)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Walk = %v, %v; want nothing", got, err)
+	}
+}
+
+func TestWalkThroughSymlinkedRoot(t *testing.T) {
+	root := buildSysfs(t, "sysfs.txt")
+	link := filepath.Join(t.TempDir(), "sys")
+
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := Walk(link, walkTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	diffEvents(t, got, fakeMachineEvents())
+}
+
+func TestTakeSnapshot(t *testing.T) {
+	root := buildSysfs(t, "sysfs.txt")
+
+	got, err := TakeSnapshot(root)
+	if err != nil {
+		t.Fatalf("TakeSnapshot: %v", err)
+	}
+
+	const gib = 1 << 30
+
+	want := &Snapshot{
+		Controllers: []Controller{
+			{DevPath: virtioPCI, Address: "0000:00:02.0", Kind: KindOther, Class: 0x018000, Driver: "virtio-pci",
+				Vendor: 0x1af4, Device: 0x1042, SubVendor: 0x1af4, SubDevice: 0x1100},
+			{DevPath: megaraidPCI, Address: "0000:00:04.0", Kind: KindRAID, Class: 0x010400, Driver: "megaraid_sas",
+				Vendor: 0x1000, Device: 0x0060, SubVendor: 0x1000, SubDevice: 0x1013},
+			{DevPath: nvmePCI, Address: "0000:00:05.0", Kind: KindNVMe, Class: 0x010802, Driver: "nvme",
+				Vendor: 0x1b36, Device: 0x0010, SubVendor: 0x1af4, SubDevice: 0x1100},
+		},
+		Blocks: []BlockDevice{
+			{Name: "vda", DevPath: vdaPath, Size: 256 * gib, Controller: virtioPCI},
+			{Name: "sda", DevPath: sdaPath, Size: 10 * gib, Controller: megaraidPCI},
+			{Name: "sda1", DevPath: sdaPath + "/sda1", Partition: true, PartName: "EFI", PartNumber: 1, Size: 100 << 20, Controller: megaraidPCI},
+			{Name: "sda2", DevPath: sdaPath + "/sda2", Partition: true, PartName: "BIOS", PartNumber: 2, Size: 1 << 20, Controller: megaraidPCI},
+			{Name: "sda3", DevPath: sdaPath + "/sda3", Partition: true, PartName: "BOOT", PartNumber: 3, Size: 1000 << 20, Controller: megaraidPCI},
+			{Name: "sda4", DevPath: sdaPath + "/sda4", Partition: true, PartName: "META", PartNumber: 4, Size: 1 << 20, Controller: megaraidPCI},
+			{Name: "sda5", DevPath: sda5Path, Partition: true, PartName: "STATE", PartNumber: 5, Size: 100 << 20, Controller: megaraidPCI},
+			{Name: "sda6", DevPath: sdaPath + "/sda6", Partition: true, PartName: "EPHEMERAL", PartNumber: 6, Size: 18507776 * 512, Controller: megaraidPCI},
+			{Name: "nvme0n1", DevPath: nvmeDisk, Size: 1 * gib, Controller: nvmePCI},
+			{Name: "loop0", DevPath: loop0Path},
+		},
+	}
+
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", "  ")
+		w, _ := json.MarshalIndent(want, "", "  ")
+		t.Fatalf("snapshot:\n got %s\nwant %s", g, w)
+	}
+}
+
+func TestTakeSnapshotJSON(t *testing.T) {
+	snap := &Snapshot{
+		Controllers: []Controller{{DevPath: megaraidPCI, Address: "0000:00:04.0", Kind: KindRAID, Class: 0x010400,
+			Driver: "megaraid_sas", Vendor: 0x1000, Device: 0x0060, SubVendor: 0x1000, SubDevice: 0x1013}},
+		Blocks: []BlockDevice{{Name: "sda5", DevPath: sda5Path, Partition: true, PartName: "STATE", PartNumber: 5,
+			Size: 100 << 20, Controller: megaraidPCI}},
+	}
+
+	got, err := json.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := `{"controllers":[{"devpath":"/devices/pci0000:00/0000:00:04.0","address":"0000:00:04.0","kind":"raid",` +
+		`"class":66560,"driver":"megaraid_sas","vendor":4096,"device":96,"sub_vendor":4096,"sub_device":4115}],` +
+		`"blocks":[{"name":"sda5","devpath":"` + sda5Path + `","partition":true,"part_name":"STATE",` +
+		`"part_number":5,"size":104857600,"controller":"/devices/pci0000:00/0000:00:04.0"}]}`
+	if string(got) != want {
+		t.Fatalf("JSON:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestWalkRealSysfs runs TakeSnapshot on this machine's /sys: every block
+// device listed in /sys/class/block both before and after it (other
+// processes add and remove loop devices meanwhile) must be in the snapshot.
+func TestWalkRealSysfs(t *testing.T) {
+	list := func() map[string]bool {
+		entries, err := os.ReadDir("/sys/class/block")
+		if err != nil {
+			t.Skipf("no sysfs here: %v", err)
+		}
+
+		names := map[string]bool{}
+		for _, e := range entries {
+			names[e.Name()] = true
+		}
+
+		return names
+	}
+
+	before := list()
+
+	snap, err := TakeSnapshot("")
+	if err != nil {
+		t.Fatalf("TakeSnapshot(/sys): %v", err)
+	}
+
+	after := list()
+	listed := map[string]bool{}
+
+	for _, b := range snap.Blocks {
+		listed[b.Name] = true
+		t.Logf("%-10s %14d bytes  controller %q", b.Name, b.Size, b.Controller)
+	}
+
+	for name := range before {
+		if after[name] && !listed[name] {
+			t.Errorf("%s is in /sys/class/block but not in the snapshot", name)
+		}
+	}
+
+	for _, c := range snap.Controllers {
+		t.Logf("controller %s %s class %06x driver %q %04x:%04x", c.Address, c.Kind, c.Class, c.Driver, c.Vendor, c.Device)
+	}
+}
