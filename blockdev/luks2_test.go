@@ -2,13 +2,10 @@ package blockdev
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,24 +132,6 @@ func luksPristineMetadataSize(tb testing.TB, metadataSize string) string {
 	return path
 }
 
-// luksHashFile returns the SHA-256 of the file at path.
-func luksHashFile(tb testing.TB, path string) string {
-	tb.Helper()
-
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close() //nolint:errcheck
-
-	h := sha256.New()
-	if _, err = io.Copy(h, f); err != nil {
-		tb.Fatal(err)
-	}
-
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // luksCopyFile copies src to a new file in dir and returns its path.
 func luksCopyFile(tb testing.TB, src, dir, name string) string {
 	tb.Helper()
@@ -175,7 +154,7 @@ func luksCopyFile(tb testing.TB, src, dir, name string) string {
 func luksCheckFile(tb testing.TB, path string) (*LUKS2Info, []Problem) {
 	tb.Helper()
 
-	before := luksHashFile(tb, path)
+	before := hashFile(tb, path)
 
 	f, err := os.Open(path)
 	if err != nil {
@@ -193,7 +172,7 @@ func luksCheckFile(tb testing.TB, path string) (*LUKS2Info, []Problem) {
 		tb.Fatalf("CheckLUKS2: %v", err)
 	}
 
-	if after := luksHashFile(tb, path); after != before {
+	if after := hashFile(tb, path); after != before {
 		tb.Fatalf("%s changed while checking it: sha256 %s, then %s", path, before, after)
 	}
 
@@ -206,7 +185,7 @@ func luksCheckFile(tb testing.TB, path string) (*LUKS2Info, []Problem) {
 func luksDump(tb testing.TB, path string, args ...string) (string, bool) {
 	tb.Helper()
 
-	before := luksHashFile(tb, path)
+	before := hashFile(tb, path)
 
 	cmd := exec.Command("cryptsetup", slices.Concat([]string{"luksDump", "--disable-locks"}, args, []string{path})...)
 	out, err := cmd.CombinedOutput()
@@ -216,7 +195,7 @@ func luksDump(tb testing.TB, path string, args ...string) (string, bool) {
 		tb.Fatalf("cryptsetup luksDump: %v", err)
 	}
 
-	if after := luksHashFile(tb, path); after != before {
+	if after := hashFile(tb, path); after != before {
 		tb.Fatalf("cryptsetup luksDump --disable-locks changed %s", path)
 	}
 
@@ -738,14 +717,14 @@ func TestLUKS2CryptsetupRecovers(t *testing.T) {
 		t.Fatalf("want only warnings: %v", ps)
 	}
 
-	before := luksHashFile(t, path)
+	before := hashFile(t, path)
 
 	out, err := exec.Command("cryptsetup", "luksDump", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cryptsetup luksDump with a usable secondary copy: %v\n%s", err, out)
 	}
 
-	if luksHashFile(t, path) == before {
+	if hashFile(t, path) == before {
 		t.Logf("cryptsetup loaded the header but did not rewrite the primary copy (locking unavailable?)")
 
 		return

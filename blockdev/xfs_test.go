@@ -32,18 +32,12 @@ const xfsImageSize = 100 * diskimage.MiB
 func hashFile(t testing.TB, path string) string {
 	t.Helper()
 
-	f, err := os.Open(path)
+	sum, err := diskimage.HashFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
 
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-
-	return hex.EncodeToString(h.Sum(nil))
+	return sum
 }
 
 // xfsHashFrom is hashFile of the bytes from off on.

@@ -5,6 +5,8 @@ package diskimage
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -243,4 +245,22 @@ func copySparse(dst *os.File, offset uint64, src string) error {
 			return err
 		}
 	}
+}
+
+// HashFile returns the hex SHA-256 of the file at path. Tests and the
+// end-to-end harness take it before and after every run to prove that
+// nothing wrote to an image.
+func HashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close() //nolint:errcheck
+
+	h := sha256.New()
+	if _, err = io.Copy(h, f); err != nil {
+		return "", err
+	}
+
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
