@@ -39,6 +39,15 @@ build-all:
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/linux-$$a/raid-settle ./cmd/raid-settle || exit 1; \
 	done
 
+# Every time in the extension: SOURCE_DATE_EPOCH if set, else the commit time.
+EXTENSION_EPOCH ?= $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
+
+.PHONY: extension
+## extension: the Talos system extension for every architecture, in $(OUT)/extension: <arch>/ trees, raid-settle-<arch>.tar, oci/
+extension: build-all
+	$(GO) run ./extension/cmd/mkextension -version '$(VERSION)' -epoch '$(EXTENSION_EPOCH)' \
+		-manifest manifest.yaml -bin '$(OUT)/linux-{arch}/raid-settle' -arch '$(ARCHES)' -out $(OUT)/extension
+
 ## test: every unit and integration test (root needed for the real tools)
 test: deps
 	PATH=$$PATH:/usr/sbin:/sbin $(GO) test -count=1 ./...
