@@ -6,6 +6,8 @@
 //	gate     hold udevd's settle until STATE is there (udev RUN+= entry point)
 //	verify   locate and verify STATE on disks or disk images
 //	replay   run a recorded gate timeline through the engine
+//	certify  measure a controller's disk arrivals and derive its gate profile
+//	diagnose say why a node booted into maintenance mode, from its logs
 //	version  print the version
 //
 // Run `raid-settle COMMAND --help` for each command's flags and exit codes.
@@ -33,6 +35,8 @@ func commands() []command {
 		{"gate", "hold udevd's settle until STATE is there (the udev RUN+= entry point)", runGate},
 		{"verify", "locate and verify STATE on disks or disk images", runVerify},
 		{"replay", "run a recorded gate timeline through the engine: what would it decide?", runReplay},
+		{"certify", "measure how a controller announces its disks (boot reports or live cycles) and derive its profile", runCertify},
+		{"diagnose", "say why a node booted into maintenance mode, from its logs and gate report", runDiagnose},
 		{"version", "print the version", runVersion},
 	}
 }

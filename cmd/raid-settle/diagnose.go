@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/raid-settle/raid-settle/diagnose"
+)
+
+const diagnoseHelp = `Usage: raid-settle diagnose [--json] [FILE...]
+
+Says why a Talos node booted into maintenance mode, from what was captured
+on it: talosctl dmesg (with or without the node prefix), talosctl logs
+machined, a serial console or plain dmesg, a gate report.json. Give any
+number of files, in any order; "-" or no file reads standard input.
+
+  talosctl -n NODE dmesg > dmesg.txt
+  talosctl -n NODE logs machined > machined.txt
+  raid-settle diagnose dmesg.txt machined.txt
+
+Verdicts (--json "verdicts", by id):
+  late-disk               STATE's disk appeared after Talos decided without it
+                          (lateness_s; settle_time_s is a talos.device.settle_time
+                          that would have covered it)
+  state-corrupt           STATE is there, its filesystem corrupt or unrecognised
+  no-config               STATE was mounted but held no machine config
+  no-state                no STATE on any disk seen
+  healthy                 STATE was there and its config loaded, or the gate
+                          verified it
+  insufficient-evidence   the captures do not say; it lists what to capture
+  misspelled-settle-time  talos.devices.settle_time (ignored by Talos) is set
+
+Each verdict quotes its evidence (file:line, time, text); a compact timeline
+follows.
+
+Exit codes:
+  0  a verdict was reached for every node
+  1  insufficient evidence for at least one node
+  4  usage error, or an input could not be read
+
+Flags:
+`
+
+// exitInsufficient is diagnose's exit code when a node has no verdict.
+const exitInsufficient = 1
+
+func runDiagnose(args []string, stdout, stderr io.Writer) int {
+	return runDiagnoseWith(args, os.Stdin, stdout, stderr)
+}
+
+func runDiagnoseWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, diagnoseHelp)
+		fs.PrintDefaults()
+	}
+
+	asJSON := fs.Bool("json", false, "print the diagnosis as JSON")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+
+		return exitUsage
+	}
+
+	names := fs.Args()
+	if len(names) == 0 {
+		names = []string{"-"}
+	}
+
+	var inputs []diagnose.Input
+
+	for _, name := range names {
+		if name == "-" {
+			inputs = append(inputs, diagnose.Input{Name: "stdin", R: stdin})
+
+			continue
+		}
+
+		f, err := os.Open(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "raid-settle diagnose: %v\n", err)
+
+			return exitUsage
+		}
+
+		defer f.Close() //nolint:errcheck
+
+		inputs = append(inputs, diagnose.Input{Name: name, R: f})
+	}
+
+	res, err := diagnose.Diagnose(inputs)
+	if err != nil {
+		fmt.Fprintf(stderr, "raid-settle diagnose: %v\n", err)
+
+		return exitUsage
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // "waiting -> missing" stays readable
+
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintf(stderr, "raid-settle diagnose: %v\n", err)
+
+			return exitUsage
+		}
+	} else {
+		res.WriteText(stdout)
+	}
+
+	if res.Insufficient() {
+		return exitInsufficient
+	}
+
+	return 0
+}
