@@ -290,6 +290,8 @@ func (e *Engine) windowSource(c *controllerState) string {
 		return "fixed by raid_settle.quiet"
 	case c.profile.Driver == "":
 		return "default profile"
+	case len(c.profile.PCIIDs) > 0:
+		return c.profile.Driver + " profile for " + strings.Join(c.profile.PCIIDs, ",")
 	default:
 		return c.profile.Driver + " profile"
 	}
