@@ -48,10 +48,13 @@ func runGate(args []string, _, stderr io.Writer) (code int) {
 	fs.StringVar(&g.ProcRoot, "proc", g.ProcRoot, "procfs mount point (for cmdline)")
 	fs.StringVar(&g.RunDir, "run-dir", g.RunDir, "directory of the one-shot marker and the report")
 	fs.StringVar(&g.ProfileDir, "profiles", g.ProfileDir, "directory of extra controller profiles (*.json)")
+	kmsg := fs.String("kmsg", "/dev/kmsg", "where the milestones go (the kernel log); stderr when it cannot be opened")
 
 	if err := fs.Parse(args); err != nil {
 		return 0
 	}
+
+	g.Log = agent.OpenKmsg(*kmsg, stderr)
 
 	g.Run(context.Background())
 
