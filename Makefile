@@ -78,6 +78,23 @@ bench: deps
 demo: deps build
 	PATH=$$PATH:/usr/sbin:/sbin ./scripts/demo-verify.sh $(OUT)/raid-settle $(OUT)/demo
 
+# End-to-end harness (e2e/README.md): E2E_FLAGS passes options, for example
+# E2E_FLAGS='-only 2-,4-' or E2E_FLAGS='-parallel 1'.
+E2E_FLAGS ?=
+
+.PHONY: e2e e2e-results e2e-demo
+## e2e: boot Debian's kernel and udevd in QEMU with the extension against emulated MegaRAID controllers, every scenario with and without raid-settle; prints the table
+e2e: extension
+	$(GO) run ./e2e/cmd/e2e matrix $(E2E_FLAGS)
+
+## e2e-results: the e2e matrix, written to e2e/RESULTS.md with the commit it ran on
+e2e-results: extension
+	$(GO) run ./e2e/cmd/e2e results $(E2E_FLAGS)
+
+## e2e-demo: a STATE disk shown by its RAID controller 20 s after the driver loaded, booted without and with raid-settle, side by side
+e2e-demo: extension
+	$(GO) run ./e2e/cmd/e2e demo $(E2E_FLAGS)
+
 ## vendor: refresh vendor/ after a go.mod change
 vendor:
 	GOFLAGS= $(GO) mod tidy

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Outcome is one boot of the matrix and the checks it failed.
+type Outcome struct {
+	Scenario *Scenario
+	Result   *Result
+	Failed   []string
+}
+
+// Passed reports whether the boot met every expectation.
+func (o Outcome) Passed() bool { return len(o.Failed) == 0 }
+
+// RunMatrix boots every variant of every scenario, parallel at a time, with
+// their files under dir, and returns the outcomes in scenario order.
+// progress is called as each boot ends.
+func (h *Harness) RunMatrix(ctx context.Context, scenarios []*Scenario, parallel int, dir string, progress func(Outcome)) []Outcome {
+	images := &Images{Dir: filepath.Join(h.Cache, "images")}
+
+	type job struct {
+		index int
+		s     *Scenario
+		v     Variant
+	}
+
+	var jobs []job
+
+	for _, s := range scenarios {
+		for _, v := range s.Variants {
+			jobs = append(jobs, job{len(jobs), s, v})
+		}
+	}
+
+	out := make([]Outcome, len(jobs))
+
+	// The longest boots first, so the short ones fill in beside them.
+	order := append([]job(nil), jobs...)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].s.expectedWall(order[i].v) > order[j].s.expectedWall(order[j].v) })
+
+	queue := make(chan job)
+
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+
+	for range max(parallel, 1) {
+		wg.Add(1)
+
+		go func() {
+			defer wg.Done()
+
+			for j := range queue {
+				r := h.RunOne(ctx, j.s, j.v, images, filepath.Join(dir, j.s.ID+"-"+string(j.v)))
+				o := Outcome{Scenario: j.s, Result: r, Failed: j.s.Failed(r)}
+
+				mu.Lock()
+				out[j.index] = o
+
+				if progress != nil {
+					progress(o)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+
+	for _, j := range order {
+		if ctx.Err() != nil {
+			break
+		}
+
+		queue <- j
+	}
+
+	close(queue)
+	wg.Wait()
+
+	var done []Outcome
+
+	for _, o := range out {
+		if o.Result != nil {
+			done = append(done, o)
+		}
+	}
+
+	return done
+}
+
+// expectedWall guesses how long a boot takes, to order the matrix: the
+// hot-plug, the fixed settle time, and for the baseline the linger.
+func (s *Scenario) expectedWall(v Variant) time.Duration {
+	d := 10*time.Second + s.lastHotplug() + s.SettleTime()
+	if v == Without {
+		d += s.Linger / 2
+	}
+
+	return d
+}

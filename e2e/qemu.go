@@ -1,0 +1,399 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/raid-settle/raid-settle/e2e/internal/proto"
+)
+
+// Bus is the kind of storage controller a disk sits behind.
+type Bus string
+
+// Buses the guest kernel has drivers for.
+const (
+	// BusMegasas is QEMU's MegaRAID SAS 1078 (megaraid_sas in the guest).
+	BusMegasas Bus = "megasas"
+	// BusVirtio is a virtio-blk PCI disk.
+	BusVirtio Bus = "virtio-blk"
+	// BusAHCI is an AHCI SATA controller (ahci in the guest).
+	BusAHCI Bus = "ahci"
+)
+
+// Controller is one emulated storage controller with its disks.
+type Controller struct {
+	Bus Bus
+	// HotplugAfter, when set, plugs the controller and its disks in
+	// through QMP that long after the record VM.HotplugAnchor picks: a
+	// RAID controller that shows its logical drives late.
+	HotplugAfter time.Duration
+	Disks        []Drive
+}
+
+// Drive is one disk image behind a controller.
+type Drive struct {
+	// Image is the raw disk image; it is attached read-only (AHCI: with a
+	// temporary overlay, snapshot=on).
+	Image string
+	// Blkdebug, when set, is a blkdebug configuration file that injects
+	// I/O errors under the image.
+	Blkdebug string
+}
+
+// VM is one guest boot.
+type VM struct {
+	QEMU   string
+	Kernel string
+	Initrd string
+	// Append is the kernel command line.
+	Append      string
+	Controllers []Controller
+	// Dir receives console.log, the QMP socket and QEMU's stderr.
+	Dir     string
+	Timeout time.Duration
+	// Records receives every line of the guest's protocol port, with the
+	// host time it arrived.
+	Records func(at time.Time, line string)
+	// HotplugAnchor picks the record hot-plug delays count from; nil
+	// means the guest init's first record.
+	HotplugAnchor func(rec proto.Record) bool
+}
+
+// devices returns the QEMU arguments for the controllers present at boot
+// and the QMP device_add argument sets of the hot-plugged ones, in order.
+func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
+	hotplug = make([][]map[string]any, len(vm.Controllers))
+
+	for ci, c := range vm.Controllers {
+		cid := fmt.Sprintf("c%d", ci)
+
+		var devs []map[string]any
+
+		switch c.Bus {
+		case BusMegasas:
+			devs = append(devs, map[string]any{"driver": "megasas", "id": cid})
+		case BusAHCI:
+			devs = append(devs, map[string]any{"driver": "ahci", "id": cid})
+		}
+
+		for di, d := range c.Disks {
+			did := fmt.Sprintf("%s-d%d", cid, di)
+			file := d.Image
+
+			if d.Blkdebug != "" {
+				file = "blkdebug:" + d.Blkdebug + ":" + d.Image
+			}
+
+			// QEMU's IDE/AHCI disks refuse read-only drives: those get a
+			// throw-away overlay instead. Either way nothing reaches the
+			// image, and the harness checks its hash.
+			mode := "readonly=on"
+			if c.Bus == BusAHCI {
+				mode = "snapshot=on"
+			}
+
+			args = append(args, "-drive", fmt.Sprintf("if=none,id=%s,format=raw,%s,file=%s", did, mode, file))
+
+			switch c.Bus {
+			case BusMegasas:
+				devs = append(devs, map[string]any{"driver": "scsi-hd", "id": did + "-hd", "drive": did, "bus": cid + ".0", "scsi-id": di})
+			case BusAHCI:
+				devs = append(devs, map[string]any{"driver": "ide-hd", "id": did + "-hd", "drive": did, "bus": fmt.Sprintf("%s.%d", cid, di)})
+			case BusVirtio:
+				devs = append(devs, map[string]any{"driver": "virtio-blk-pci", "id": did + "-hd", "drive": did})
+			}
+		}
+
+		if c.HotplugAfter > 0 {
+			hotplug[ci] = devs
+
+			continue
+		}
+
+		for _, d := range devs {
+			args = append(args, "-device", deviceArg(d))
+		}
+	}
+
+	return args, hotplug
+}
+
+// deviceArg writes a device as a -device option.
+func deviceArg(d map[string]any) string {
+	parts := []string{fmt.Sprint(d["driver"])}
+
+	for _, k := range []string{"id", "drive", "bus", "scsi-id"} {
+		if v, ok := d[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+
+	return strings.Join(parts, ",")
+}
+
+// Args returns QEMU's command line.
+func (vm *VM) Args() []string {
+	args := []string{
+		"-machine", "pc", "-accel", "tcg", "-m", "1G", "-smp", "2",
+		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-kernel", vm.Kernel, "-initrd", vm.Initrd, "-append", vm.Append,
+		"-chardev", "file,id=console,path=" + filepath.Join(vm.Dir, "console.log"),
+		"-serial", "chardev:console",
+		"-chardev", "stdio,id=records,signal=off",
+		"-serial", "chardev:records",
+		"-qmp", "unix:" + vm.qmpPath() + ",server=on,wait=off",
+	}
+	devs, _ := vm.devices()
+
+	return append(args, devs...)
+}
+
+func (vm *VM) qmpPath() string { return filepath.Join(vm.Dir, "qmp.sock") }
+
+// HotplugEvent is a QMP device_add the harness made.
+type HotplugEvent struct {
+	At     time.Time
+	Device string
+	Err    string
+}
+
+// Run boots the guest and returns when it powers off, the timeout passes or
+// ctx ends; QEMU is killed in the last two cases. Hot-plugs are timed from
+// the host time the first record HotplugAnchor accepts arrived (by default
+// the guest init's first record).
+func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
+	if err = os.MkdirAll(vm.Dir, 0o755); err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, vm.Timeout)
+	defer cancel()
+
+	cmd := exec.CommandContext(ctx, vm.QEMU, vm.Args()...)
+	cmd.WaitDelay = 5 * time.Second
+
+	stderr, err := os.Create(filepath.Join(vm.Dir, "qemu.stderr"))
+	if err != nil {
+		return nil, err
+	}
+	defer stderr.Close() //nolint:errcheck
+
+	cmd.Stderr = stderr
+
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+
+	if err = cmd.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start QEMU: %w", err)
+	}
+
+	anchor := vm.HotplugAnchor
+	if anchor == nil {
+		anchor = func(rec proto.Record) bool { return rec.Kind == proto.KindInit }
+	}
+
+	var anchorAt time.Time
+
+	anchorSeen := make(chan struct{})
+	readDone := make(chan struct{})
+
+	go func() {
+		defer close(readDone)
+
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+
+		first := true
+
+		for sc.Scan() {
+			now := time.Now()
+			line := strings.TrimRight(sc.Text(), "\r")
+
+			if rec, ok := proto.Parse(line); ok && first && anchor(rec) {
+				first = false
+				anchorAt = now
+				close(anchorSeen)
+			}
+
+			if vm.Records != nil {
+				vm.Records(now, line)
+			}
+		}
+	}()
+
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+
+	_, plugs := vm.devices()
+	for ci, devs := range plugs {
+		if devs == nil {
+			continue
+		}
+
+		wg.Add(1)
+
+		go func(after time.Duration, devs []map[string]any) {
+			defer wg.Done()
+
+			var evs []HotplugEvent
+
+			select {
+			case <-anchorSeen:
+				evs = vm.hotplug(ctx, anchorAt.Add(after), devs)
+			case <-ctx.Done():
+			}
+
+			mu.Lock()
+			hotplugs = append(hotplugs, evs...)
+			mu.Unlock()
+		}(vm.Controllers[ci].HotplugAfter, devs)
+	}
+
+	<-readDone
+
+	waitErr := cmd.Wait()
+
+	cancel()
+	wg.Wait()
+
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return hotplugs, fmt.Errorf("the guest did not power off within %s", vm.Timeout)
+	case waitErr != nil:
+		return hotplugs, fmt.Errorf("QEMU failed: %w (see %s)", waitErr, filepath.Join(vm.Dir, "qemu.stderr"))
+	}
+
+	return hotplugs, nil
+}
+
+// hotplug waits until at, then adds the devices through QMP, one right
+// after the other.
+func (vm *VM) hotplug(ctx context.Context, at time.Time, devs []map[string]any) []HotplugEvent {
+	select {
+	case <-time.After(time.Until(at)):
+	case <-ctx.Done():
+		return nil
+	}
+
+	q, err := dialQMP(ctx, vm.qmpPath())
+	if err != nil {
+		return []HotplugEvent{{At: time.Now(), Device: "qmp", Err: err.Error()}}
+	}
+	defer q.Close() //nolint:errcheck
+
+	var out []HotplugEvent
+
+	for _, d := range devs {
+		ev := HotplugEvent{Device: deviceArg(d)}
+		err := q.Execute("device_add", d)
+		ev.At = time.Now()
+
+		if err != nil {
+			ev.Err = err.Error()
+		}
+
+		out = append(out, ev)
+	}
+
+	return out
+}
+
+// qmp is a minimal QEMU Machine Protocol client.
+type qmp struct {
+	conn net.Conn
+	dec  *json.Decoder
+}
+
+func dialQMP(ctx context.Context, path string) (*qmp, error) {
+	var (
+		conn net.Conn
+		err  error
+	)
+
+	// The socket appears shortly after QEMU starts.
+	for range 100 {
+		var d net.Dialer
+
+		if conn, err = d.DialContext(ctx, "unix", path); err == nil {
+			break
+		}
+
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	if err != nil {
+		return nil, fmt.Errorf("failed to connect to QMP: %w", err)
+	}
+
+	q := &qmp{conn: conn, dec: json.NewDecoder(conn)}
+
+	var greeting map[string]any
+	if err = q.dec.Decode(&greeting); err != nil {
+		conn.Close() //nolint:errcheck
+
+		return nil, fmt.Errorf("no QMP greeting: %w", err)
+	}
+
+	if err = q.Execute("qmp_capabilities", nil); err != nil {
+		conn.Close() //nolint:errcheck
+
+		return nil, err
+	}
+
+	return q, nil
+}
+
+// Execute runs one command and waits for its answer, skipping events.
+func (q *qmp) Execute(cmd string, args map[string]any) error {
+	req := map[string]any{"execute": cmd}
+	if args != nil {
+		req["arguments"] = args
+	}
+
+	if err := json.NewEncoder(q.conn).Encode(req); err != nil {
+		return err
+	}
+
+	for {
+		var resp struct {
+			Return json.RawMessage `json:"return"`
+			Error  *struct {
+				Class string `json:"class"`
+				Desc  string `json:"desc"`
+			} `json:"error"`
+			Event string `json:"event"`
+		}
+
+		if err := q.dec.Decode(&resp); err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("QMP closed during %s", cmd)
+			}
+
+			return err
+		}
+
+		switch {
+		case resp.Error != nil:
+			return fmt.Errorf("%s: %s: %s", cmd, resp.Error.Class, resp.Error.Desc)
+		case resp.Return != nil:
+			return nil
+		}
+	}
+}
+
+func (q *qmp) Close() error { return q.conn.Close() }

@@ -1,0 +1,58 @@
+package e2e
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestVMDevices(t *testing.T) {
+	vm := &VM{Controllers: []Controller{
+		{Bus: BusMegasas, Disks: []Drive{{Image: "/i/blank.img"}}},
+		{Bus: BusMegasas, HotplugAfter: 20 * time.Second, Disks: []Drive{{Image: "/i/state.img", Blkdebug: "/r/eio.conf"}}},
+		{Bus: BusAHCI, Disks: []Drive{{Image: "/i/state.img"}}},
+		{Bus: BusVirtio, Disks: []Drive{{Image: "/i/state.img"}}},
+	}}
+
+	args, hotplug := vm.devices()
+
+	wantArgs := []string{
+		"-drive", "if=none,id=c0-d0,format=raw,readonly=on,file=/i/blank.img",
+		"-device", "megasas,id=c0",
+		"-device", "scsi-hd,id=c0-d0-hd,drive=c0-d0,bus=c0.0,scsi-id=0",
+		// The late controller's drive exists from the start; its devices
+		// come through QMP.
+		"-drive", "if=none,id=c1-d0,format=raw,readonly=on,file=blkdebug:/r/eio.conf:/i/state.img",
+		"-drive", "if=none,id=c2-d0,format=raw,snapshot=on,file=/i/state.img",
+		"-device", "ahci,id=c2",
+		"-device", "ide-hd,id=c2-d0-hd,drive=c2-d0,bus=c2.0",
+		"-drive", "if=none,id=c3-d0,format=raw,readonly=on,file=/i/state.img",
+		"-device", "virtio-blk-pci,id=c3-d0-hd,drive=c3-d0",
+	}
+	if !reflect.DeepEqual(args, wantArgs) {
+		t.Errorf("args:\n got %q\nwant %q", args, wantArgs)
+	}
+
+	wantPlug := [][]map[string]any{nil, {
+		{"driver": "megasas", "id": "c1"},
+		{"driver": "scsi-hd", "id": "c1-d0-hd", "drive": "c1-d0", "bus": "c1.0", "scsi-id": 0},
+	}, nil, nil}
+	if !reflect.DeepEqual(hotplug, wantPlug) {
+		t.Errorf("hot-plug:\n got %v\nwant %v", hotplug, wantPlug)
+	}
+}
+
+func TestVMArgs(t *testing.T) {
+	vm := &VM{Kernel: "vmlinux", Initrd: "initrd", Append: "console=ttyS0", Dir: "/r"}
+	args := strings.Join(vm.Args(), " ")
+
+	for _, want := range []string{
+		"-accel tcg", "-kernel vmlinux", "-initrd initrd", "-append console=ttyS0", "-no-reboot",
+		"-serial chardev:console", "-serial chardev:records", "-qmp unix:/r/qmp.sock,server=on,wait=off",
+	} {
+		if !strings.Contains(args, want) {
+			t.Errorf("QEMU arguments lack %q: %s", want, args)
+		}
+	}
+}

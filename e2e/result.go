@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/raid-settle/raid-settle/e2e/internal/proto"
+)
+
+// Lookup is one Talos-like search for STATE by the guest init.
+type Lookup struct {
+	// When is "decision" (right after settle and any settle_time: what
+	// Talos decides on), "later" or "linger-end".
+	When string
+	// Present: a partition named STATE whose content blkid recognises.
+	Present bool
+	// Named: a partition named STATE, recognised or not.
+	Named bool
+	Dev   string
+	FS    string
+	MS    int64
+	// Errors are the probes that failed (a disk blkid could not read).
+	Errors string
+}
+
+// GateReport is the part of the gate's report.json the harness reads.
+type GateReport struct {
+	Decision *struct {
+		Decision string `json:"decision"`
+		AtMS     int64  `json:"at_ms"`
+		Reason   string `json:"reason"`
+	} `json:"decision"`
+	HeldMS        int64    `json:"held_ms"`
+	StateUeventMS int64    `json:"state_uevent_ms"`
+	Errors        []string `json:"errors"`
+}
+
+// Result is what one boot showed. Times are milliseconds since the guest
+// kernel booted; -1 means it did not happen.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	Variant  Variant `json:"variant"`
+
+	InitMS int64 `json:"init_ms"`
+	// SettledMS is when Talos's health check passed (settle returned 0);
+	// Settles counts the settle runs, Timeouts those that timed out.
+	SettledMS int64 `json:"settled_ms"`
+	Settles   int   `json:"settles"`
+	Timeouts  int   `json:"timeouts"`
+	// DecisionMS is when the guest looked for STATE: after settle and any
+	// talos.device.settle_time.
+	DecisionMS int64 `json:"decision_ms"`
+	// StateUeventMS is the kernel's first add uevent of a partition named
+	// STATE, as the guest init received it.
+	StateUeventMS int64 `json:"state_uevent_ms"`
+	// DriverMS is the kernel's add uevent of the megaraid_sas module: the
+	// driver finished loading for the controllers present at boot.
+	DriverMS int64 `json:"driver_ms"`
+	// HotplugMS is when the harness plugged the late controller in, in
+	// guest time (the init's start plus the host's delay since).
+	HotplugMS int64 `json:"hotplug_ms"`
+
+	Lookups []Lookup `json:"lookups"`
+	// GateLines are the gate's kernel log lines, with their kernel time.
+	GateLines []TimedText `json:"gate_lines"`
+	// GateStartMS and GateReleaseMS are when the gate logged its start and
+	// its release, by the kernel log.
+	GateStartMS   int64       `json:"gate_start_ms"`
+	GateReleaseMS int64       `json:"gate_release_ms"`
+	Gate          *GateReport `json:"gate,omitempty"`
+	// IOErrors are the kernel's I/O error lines.
+	IOErrors []TimedText `json:"io_errors,omitempty"`
+	// Errors are the guest init's and the harness's failures.
+	Errors []string `json:"errors,omitempty"`
+
+	Hotplugs        []HotplugEvent `json:"hotplugs,omitempty"`
+	ImagesUnchanged bool           `json:"images_unchanged"`
+	Done            bool           `json:"done"`
+	Wall            time.Duration  `json:"wall"`
+	Dir             string         `json:"dir"`
+
+	// initAt is the host time of the init's first record.
+	initAt time.Time
+}
+
+// TimedText is a line with its guest time.
+type TimedText struct {
+	MS   int64  `json:"ms"`
+	Text string `json:"text"`
+}
+
+func newResult(scenario string, v Variant) *Result {
+	return &Result{
+		Scenario: scenario, Variant: v,
+		InitMS: -1, SettledMS: -1, DecisionMS: -1, StateUeventMS: -1, DriverMS: -1, HotplugMS: -1,
+		GateStartMS: -1, GateReleaseMS: -1,
+	}
+}
+
+// Add takes one protocol line from the guest, received at host time at.
+func (r *Result) Add(at time.Time, line string) {
+	rec, ok := proto.Parse(line)
+	if !ok {
+		return
+	}
+
+	f := rec.Fields
+
+	switch rec.Kind {
+	case proto.KindInit:
+		r.InitMS = rec.Int("ms", -1)
+		r.initAt = at
+	case proto.KindSettle:
+		r.Settles++
+
+		if rec.Int("rc", -1) != 0 {
+			r.Timeouts++
+		}
+	case proto.KindReturned:
+		r.SettledMS = rec.Int("ms", -1)
+	case proto.KindState:
+		l := Lookup{When: f["when"], Present: f["present"] == "1", Named: f["named"] == "1", Dev: f["dev"], FS: f["fs"], MS: rec.Int("ms", -1), Errors: f["errors"]}
+		r.Lookups = append(r.Lookups, l)
+
+		if l.When == "decision" {
+			r.DecisionMS = l.MS
+		}
+	case proto.KindUevent:
+		if r.DriverMS < 0 && driverLoaded(rec) {
+			r.DriverMS = rec.Int("ms", -1)
+		}
+
+		if r.StateUeventMS < 0 && f["action"] == "add" && f["subsystem"] == "block" && f["partname"] == "STATE" && f["synth"] == "0" {
+			r.StateUeventMS = rec.Int("ms", -1)
+		}
+	case proto.KindKmsg:
+		t := TimedText{MS: rec.Int("ts_ms", -1), Text: f["text"]}
+
+		switch {
+		case strings.HasPrefix(t.Text, "raid-settle: "):
+			r.GateLines = append(r.GateLines, t)
+
+			if strings.Contains(t.Text, " started: ") && r.GateStartMS < 0 {
+				r.GateStartMS = t.MS
+			}
+
+			if strings.HasPrefix(t.Text, "raid-settle: released ") {
+				r.GateReleaseMS = t.MS
+			}
+		case strings.Contains(t.Text, "I/O error"): // "I/O error, dev sda" and "Buffer I/O error on dev sda"
+			r.IOErrors = append(r.IOErrors, t)
+		}
+	case proto.KindReport:
+		var g GateReport
+		if err := json.Unmarshal([]byte(f["json"]), &g); err != nil {
+			r.Errors = append(r.Errors, "gate report: "+err.Error())
+		} else {
+			r.Gate = &g
+		}
+	case proto.KindError:
+		r.Errors = append(r.Errors, "guest "+f["step"]+": "+f["text"])
+	case proto.KindDone:
+		r.Done = true
+	}
+}
+
+// Decision is the guest's lookup right after settle: what Talos decides on.
+func (r *Result) Decision() *Lookup {
+	for i := range r.Lookups {
+		if r.Lookups[i].When == "decision" {
+			return &r.Lookups[i]
+		}
+	}
+
+	return nil
+}
+
+// Later is the lookup made after STATE turned up late, if any.
+func (r *Result) Later() *Lookup {
+	for i := range r.Lookups {
+		if r.Lookups[i].When == "later" {
+			return &r.Lookups[i]
+		}
+	}
+
+	return nil
+}
+
+// GateDecision is the gate's decision, or "" when it did not run.
+func (r *Result) GateDecision() string {
+	if r.Gate == nil || r.Gate.Decision == nil {
+		return ""
+	}
+
+	return r.Gate.Decision.Decision
+}
+
+// GateLog reports whether any gate kernel log line contains s.
+func (r *Result) GateLog(s string) bool {
+	for _, l := range r.GateLines {
+		if strings.Contains(l.Text, s) {
+			return true
+		}
+	}
+
+	return false
+}

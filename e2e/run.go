@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/raid-settle/raid-settle/e2e/internal/proto"
+	"github.com/raid-settle/raid-settle/internal/diskimage"
+)
+
+// baseArgs are the kernel arguments of every boot: the console on the first
+// serial port, a quiet kernel, power off on panic, and no crypto self-tests
+// (seconds under TCG, and nothing here depends on them).
+var baseArgs = []string{"console=ttyS0", "quiet", "panic=-1", "cryptomgr.notests"}
+
+// Images builds every image kind the scenarios use into dir, once.
+type Images struct {
+	Dir   string
+	mu    sync.Mutex
+	paths map[Image]string
+}
+
+// Path builds the image of kind k on first use and returns its path.
+func (im *Images) Path(k Image) (string, error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+
+	if p, ok := im.paths[k]; ok {
+		return p, nil
+	}
+
+	p, err := BuildImage(filepath.Join(im.Dir, string(k)), k)
+	if err != nil {
+		return "", err
+	}
+
+	if im.paths == nil {
+		im.paths = map[Image]string{}
+	}
+
+	im.paths[k] = p
+
+	return p, nil
+}
+
+// RunOne boots one variant of a scenario and returns what it showed. Its
+// files (console.log, records.log, result.json) go under dir.
+func (h *Harness) RunOne(ctx context.Context, s *Scenario, v Variant, images *Images, dir string) *Result {
+	r := newResult(s.ID, v)
+	r.Dir = dir
+
+	if err := h.runOne(ctx, s, v, images, dir, r); err != nil {
+		r.Errors = append(r.Errors, err.Error())
+	}
+
+	if data, err := json.MarshalIndent(r, "", "  "); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, "result.json"), data, 0o644)
+	}
+
+	return r
+}
+
+func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Images, dir string, r *Result) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+
+	args := append(append([]string(nil), baseArgs...), s.Args...)
+	if s.Linger > 0 {
+		args = append(args, fmt.Sprintf("e2e.linger=%ds", int(s.Linger.Seconds())))
+	}
+
+	if h.Klog {
+		args = append(args, "e2e.klog=1")
+	}
+
+	var used []string
+
+	ctls := make([]Controller, len(s.Controllers))
+
+	for ci, c := range s.Controllers {
+		ctls[ci] = Controller{Bus: c.Bus, HotplugAfter: c.HotplugAfter}
+
+		for di, d := range c.Disks {
+			img, err := images.Path(d.Image)
+			if err != nil {
+				return err
+			}
+
+			used = append(used, img)
+			drive := Drive{Image: img}
+
+			if d.EIO > 0 {
+				state, err := FindPartition(img, "STATE")
+				if err != nil {
+					return err
+				}
+
+				drive.Blkdebug = filepath.Join(dir, fmt.Sprintf("blkdebug-c%d-d%d.conf", ci, di))
+				if err = WriteBlkdebug(drive.Blkdebug, state.FirstSector, d.EIO); err != nil {
+					return err
+				}
+			}
+
+			ctls[ci].Disks = append(ctls[ci].Disks, drive)
+		}
+	}
+
+	if s.BootHint {
+		if k, ok := s.stateImage(); ok {
+			img, err := images.Path(k)
+			if err != nil {
+				return err
+			}
+
+			efi, err := FindPartition(img, "EFI")
+			if err != nil {
+				return err
+			}
+
+			args = append(args, "e2e.efi_boot_part="+efi.UUID)
+		}
+	}
+
+	before, err := hashAll(used)
+	if err != nil {
+		return err
+	}
+
+	records, err := os.Create(filepath.Join(dir, "records.log"))
+	if err != nil {
+		return err
+	}
+	defer records.Close() //nolint:errcheck
+
+	var mu sync.Mutex
+
+	vm := &VM{
+		QEMU:        "qemu-system-x86_64",
+		Kernel:      h.Guest.Vmlinux,
+		Initrd:      h.Initrds[v],
+		Append:      strings.Join(args, " "),
+		Controllers: ctls,
+		Dir:         dir,
+		Timeout:     s.Budget(),
+		// A late controller shows its disk that long after the RAID
+		// driver finished loading for the controllers present at boot:
+		// timed from the init's start instead, a slow boot under TCG
+		// would still be in coldplug when the disk arrives.
+		HotplugAnchor: driverLoaded,
+		Records: func(at time.Time, line string) {
+			mu.Lock()
+			defer mu.Unlock()
+
+			fmt.Fprintln(records, line)
+			r.Add(at, line)
+		},
+	}
+
+	t0 := time.Now()
+	hotplugs, runErr := vm.Run(ctx)
+	r.Wall = time.Since(t0)
+	r.Hotplugs = hotplugs
+
+	for _, hp := range hotplugs {
+		if hp.Err != "" {
+			r.Errors = append(r.Errors, "hot-plug "+hp.Device+": "+hp.Err)
+		}
+	}
+
+	if len(hotplugs) > 0 && r.InitMS >= 0 && !r.initAt.IsZero() {
+		r.HotplugMS = r.InitMS + hotplugs[0].At.Sub(r.initAt).Milliseconds()
+	}
+
+	after, err := hashAll(used)
+	if err != nil {
+		return err
+	}
+
+	r.ImagesUnchanged = strings.Join(before, ",") == strings.Join(after, ",")
+
+	return runErr
+}
+
+// driverLoaded accepts the kernel's own add uevent of the megaraid_sas
+// module: its init returned, the controllers present at boot are probed.
+func driverLoaded(rec proto.Record) bool {
+	f := rec.Fields
+
+	return rec.Kind == proto.KindUevent && f["action"] == "add" && f["subsystem"] == "module" && f["name"] == "megaraid_sas" && f["synth"] == "0"
+}
+
+func hashAll(paths []string) ([]string, error) {
+	out := make([]string, len(paths))
+
+	for i, p := range paths {
+		h, err := diskimage.HashFile(p)
+		if err != nil {
+			return nil, err
+		}
+
+		out[i] = h
+	}
+
+	return out, nil
+}

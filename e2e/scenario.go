@@ -1,0 +1,360 @@
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Scenario is one machine the harness boots, with and/or without
+// raid-settle, and what each boot must show.
+type Scenario struct {
+	// ID names the scenario on the command line and in tables: its number
+	// in issue 5, then what varies.
+	ID    string
+	Title string
+	// Controllers are the storage controllers, in PCI order.
+	Controllers []ControllerSpec
+	// Args are extra kernel arguments.
+	Args []string
+	// BootHint makes the guest look UEFI-booted from the STATE disk: the
+	// guest init publishes the EFI partition's UUID in the efivarfs file
+	// systemd-boot writes (LoaderDevicePartUUID), which the gate reads.
+	BootHint bool
+	// Variants are the boots to make.
+	Variants []Variant
+	// Linger is how long the guest keeps watching for STATE after its
+	// lookup found none, to show when it would have appeared.
+	Linger time.Duration
+	// Expect lists what each variant's boot must show.
+	Expect map[Variant][]Check
+}
+
+// ControllerSpec is a controller with its disks.
+type ControllerSpec struct {
+	Bus          Bus
+	HotplugAfter time.Duration
+	Disks        []DiskSpec
+}
+
+// DiskSpec is one disk: an image kind, and EIO injected on the first reads
+// of its STATE superblock.
+type DiskSpec struct {
+	Image Image
+	EIO   int
+}
+
+// Check is one expectation on a boot's result.
+type Check struct {
+	Name string
+	// OK says whether r meets the expectation.
+	OK func(r *Result) bool
+}
+
+// Checks shared by the scenarios.
+var (
+	// StatePresent: Talos's lookup after settle found STATE.
+	StatePresent = Check{"STATE present at the decision", func(r *Result) bool { d := r.Decision(); return d != nil && d.Present }}
+	// StateAbsent: Talos's lookup after settle found no STATE (Talos boots
+	// into maintenance mode).
+	StateAbsent = Check{"STATE absent at the decision", func(r *Result) bool { d := r.Decision(); return d != nil && !d.Present }}
+	// StateLater: STATE did turn up after the decision: the disk was fine,
+	// only late.
+	StateLater = Check{"STATE present later", func(r *Result) bool { l := r.Later(); return l != nil && l.Present }}
+	// NoGate: the gate never ran (the baseline really is one).
+	NoGate = Check{"gate did not run", func(r *Result) bool { return r.Gate == nil && len(r.GateLines) == 0 }}
+	// IOErrors: the kernel logged I/O errors (injected by blkdebug).
+	IOErrors = Check{"kernel saw I/O errors", func(r *Result) bool { return len(r.IOErrors) > 0 }}
+	// WholeDiskEIO: a read of the whole disk's page cache failed with EIO
+	// after the SCSI layer's own retries ("Buffer I/O error on dev sda,"):
+	// before settle only the gate reads STATE's superblock through the
+	// whole disk (udev's blkid reads the partition device).
+	WholeDiskEIO = Check{"a whole-disk reader (the gate) got EIO", func(r *Result) bool {
+		for _, e := range r.IOErrors {
+			if m := bufferErrorRE.FindStringSubmatch(e.Text); m != nil && !strings.ContainsAny(m[1], "0123456789") {
+				return true
+			}
+		}
+
+		return false
+	}}
+	bufferErrorRE = regexp.MustCompile(`Buffer I/O error on dev ([a-z]+\d*),`)
+)
+
+// GateDecided: the gate ran, released with decision d, and wrote its report.
+func GateDecided(d string) Check {
+	return Check{"gate decided " + d, func(r *Result) bool { return r.GateDecision() == d && r.GateReleaseMS >= 0 }}
+}
+
+// GateLogged: a gate kernel log line contains s (a problem code, say).
+func GateLogged(s string) Check {
+	return Check{"gate logged " + s, func(r *Result) bool { return r.GateLog(s) }}
+}
+
+// DecisionAfter: the lookup came at least d after settle returned (the
+// fixed settle time was slept out).
+func DecisionAfter(d time.Duration) Check {
+	return Check{fmt.Sprintf("decision >= %s after settle", d), func(r *Result) bool {
+		return r.SettledMS >= 0 && r.DecisionMS-r.SettledMS >= d.Milliseconds()
+	}}
+}
+
+// Failed returns the names of the checks r fails, with the checks every
+// boot must pass: the guest powered off cleanly, reported no error, and
+// every image is unchanged.
+func (s *Scenario) Failed(r *Result) []string {
+	var failed []string
+
+	if !r.Done {
+		failed = append(failed, "guest did not finish")
+	}
+
+	if len(r.Errors) > 0 {
+		failed = append(failed, "errors: "+strings.Join(r.Errors, "; "))
+	}
+
+	if !r.ImagesUnchanged {
+		failed = append(failed, "an image changed")
+	}
+
+	for _, c := range s.Expect[r.Variant] {
+		if !c.OK(r) {
+			failed = append(failed, c.Name)
+		}
+	}
+
+	return failed
+}
+
+// boot returns a controller present at boot.
+func boot(bus Bus, images ...Image) ControllerSpec {
+	c := ControllerSpec{Bus: bus}
+	for _, i := range images {
+		c.Disks = append(c.Disks, DiskSpec{Image: i})
+	}
+
+	return c
+}
+
+// late returns a controller plugged in after d.
+func late(d time.Duration, bus Bus, images ...Image) ControllerSpec {
+	c := boot(bus, images...)
+	c.HotplugAfter = d
+
+	return c
+}
+
+// both is the usual pair of variants.
+var both = []Variant{Without, With}
+
+// Scenarios returns the matrix of issue 5.
+func Scenarios() []*Scenario {
+	verified := []Check{StatePresent, GateDecided("state-verified")}
+	without := func(cs ...Check) []Check { return append([]Check{NoGate}, cs...) }
+
+	s := []*Scenario{
+		{
+			ID: "1-at-boot", Title: "STATE disk on a megasas controller present at boot",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageState)},
+			Variants:    both,
+			Expect:      map[Variant][]Check{Without: without(StatePresent), With: verified},
+		},
+	}
+
+	for _, d := range []time.Duration{5 * time.Second, 20 * time.Second, 45 * time.Second} {
+		s = append(s, &Scenario{
+			ID:    fmt.Sprintf("2-hotplug-%s", d),
+			Title: fmt.Sprintf("second megasas with the STATE disk hot-plugged %s after megaraid_sas loaded (a slow RAID controller)", d),
+			Controllers: []ControllerSpec{
+				boot(BusMegasas, ImageBlank),
+				late(d, BusMegasas, ImageState),
+			},
+			BootHint: true,
+			Variants: both,
+			Linger:   d + 15*time.Second,
+			Expect: map[Variant][]Check{
+				Without: without(StateAbsent, StateLater),
+				With:    verified,
+			},
+		})
+	}
+
+	// A legacy (BIOS) boot publishes no boot partition: the gate cannot
+	// know a disk is still missing and waits only for the controllers'
+	// quiet window.
+	s = append(s, &Scenario{
+		ID:    "2-hotplug-20s-no-hint",
+		Title: "as 2-hotplug-20s without the UEFI boot-partition hint (a BIOS boot): a known limit, the gate goes by the quiet window",
+		Controllers: []ControllerSpec{
+			boot(BusMegasas, ImageBlank),
+			late(20*time.Second, BusMegasas, ImageState),
+		},
+		Variants: []Variant{With},
+		Linger:   35 * time.Second,
+		Expect:   map[Variant][]Check{With: {GateDecided("no-state"), StateAbsent, StateLater}},
+	})
+
+	s = append(s,
+		&Scenario{
+			ID: "3-async-probe", Title: "megaraid_sas.async_probe=1: the disk appears after the module load returns",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageState)},
+			Args:        []string{"megaraid_sas.async_probe=1"},
+			Variants:    both,
+			Linger:      15 * time.Second,
+			Expect:      map[Variant][]Check{Without: without(), With: verified},
+		},
+		&Scenario{
+			ID: "4-no-state", Title: "blank disk on megasas: a fresh machine, no STATE anywhere",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageBlank)},
+			Variants:    both,
+			Expect:      map[Variant][]Check{Without: without(StateAbsent), With: {StateAbsent, GateDecided("no-state")}},
+		},
+		&Scenario{
+			ID: "5-bad-crc", Title: "STATE superblock with a bad checksum only (Talos locates it; xfs_repair)",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageBadCRC)},
+			Variants:    both,
+			Expect: map[Variant][]Check{
+				Without: without(StatePresent),
+				With:    {StatePresent, GateDecided("state-invalid"), GateLogged("xfs-bad-crc")},
+			},
+		},
+		&Scenario{
+			ID: "5-bad-geometry", Title: "STATE superblock failing the sanity checks (Talos does not locate it)",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageBadGeometry)},
+			Variants:    both,
+			Expect: map[Variant][]Check{
+				Without: without(StateAbsent),
+				With:    {StateAbsent, GateDecided("state-invalid"), GateLogged("state-not-located")},
+			},
+		},
+		&Scenario{
+			ID: "6-luks2", Title: "LUKS2-encrypted STATE",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageLUKS2)},
+			Variants:    both,
+			Expect:      map[Variant][]Check{Without: without(StatePresent), With: verified},
+		},
+		&Scenario{
+			ID: "7-second-megasas", Title: "two megasas controllers, STATE behind the second",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageBlank), boot(BusMegasas, ImageState)},
+			Variants:    both,
+			Expect:      map[Variant][]Check{Without: without(), With: verified},
+		},
+		&Scenario{
+			ID: "7-virtio-beside", Title: "STATE on virtio-blk beside a megasas with a blank disk",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageBlank), boot(BusVirtio, ImageState)},
+			Variants:    both,
+			Expect:      map[Variant][]Check{Without: without(), With: verified},
+		},
+		&Scenario{
+			ID: "7-ahci-beside", Title: "STATE on AHCI beside a megasas with a blank disk",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageBlank), boot(BusAHCI, ImageState)},
+			Variants:    both,
+			Expect:      map[Variant][]Check{Without: without(), With: verified},
+		},
+		// Each read the guest's page cache makes of STATE's superblock costs
+		// up to 7 device reads (a readahead, then a read the SCSI layer
+		// tries 6 times) before EIO reaches the reader: 14 failures make
+		// the first one or two reads of whoever comes first fail, and the
+		// next succeed.
+		&Scenario{
+			ID: "8-eio", Title: "transient EIO (blkdebug) on the first 14 device reads of STATE's superblock",
+			Controllers: []ControllerSpec{{Bus: BusMegasas, Disks: []DiskSpec{{Image: ImageState, EIO: 14}}}},
+			Variants:    both,
+			Expect: map[Variant][]Check{
+				Without: without(IOErrors),
+				With:    {StatePresent, GateDecided("state-verified"), IOErrors, WholeDiskEIO},
+			},
+		},
+		&Scenario{
+			ID: "9-anchor-at-boot", Title: "the workaround: talos.device.settle_time=60s, STATE at boot",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageState)},
+			Args:        []string{"talos.device.settle_time=60s"},
+			Variants:    []Variant{Without},
+			Expect:      map[Variant][]Check{Without: without(StatePresent, DecisionAfter(60*time.Second))},
+		},
+		&Scenario{
+			ID: "9-anchor-hotplug-20s", Title: "the workaround: talos.device.settle_time=60s, STATE hot-plugged 20s after megaraid_sas loaded",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageBlank), late(20*time.Second, BusMegasas, ImageState)},
+			Args:        []string{"talos.device.settle_time=60s"},
+			BootHint:    true,
+			Variants:    []Variant{Without},
+			Expect:      map[Variant][]Check{Without: without(StatePresent, DecisionAfter(60*time.Second))},
+		},
+	)
+
+	return s
+}
+
+// FindScenario returns the scenario with the given ID.
+func FindScenario(id string) (*Scenario, error) {
+	var ids []string
+
+	for _, s := range Scenarios() {
+		if s.ID == id {
+			return s, nil
+		}
+
+		ids = append(ids, s.ID)
+	}
+
+	return nil, fmt.Errorf("no scenario %q; there are: %s", id, strings.Join(ids, ", "))
+}
+
+// Images lists the image kinds the scenario uses.
+func (s *Scenario) Images() []Image {
+	seen := map[Image]bool{}
+
+	var out []Image
+
+	for _, c := range s.Controllers {
+		for _, d := range c.Disks {
+			if !seen[d.Image] {
+				seen[d.Image] = true
+				out = append(out, d.Image)
+			}
+		}
+	}
+
+	return out
+}
+
+// stateImage is the scenario's disk with a STATE partition, if any.
+func (s *Scenario) stateImage() (Image, bool) {
+	for _, i := range s.Images() {
+		if i != ImageBlank {
+			return i, true
+		}
+	}
+
+	return "", false
+}
+
+// SettleTime is the scenario's talos.device.settle_time, or zero.
+func (s *Scenario) SettleTime() time.Duration {
+	var d time.Duration
+
+	for _, a := range s.Args {
+		if v, ok := strings.CutPrefix(a, "talos.device.settle_time="); ok {
+			d, _ = time.ParseDuration(v)
+		}
+	}
+
+	return d
+}
+
+// lastHotplug is when the latest controller is plugged in, or zero.
+func (s *Scenario) lastHotplug() time.Duration {
+	var late time.Duration
+	for _, c := range s.Controllers {
+		late = max(late, c.HotplugAfter)
+	}
+
+	return late
+}
+
+// Budget is the wall time a boot of the scenario may take: the boot, the
+// gate's 120 s deadline, the hot-plug, the settle time and the linger.
+func (s *Scenario) Budget() time.Duration {
+	return 90*time.Second + 120*time.Second + s.lastHotplug() + s.SettleTime() + s.Linger
+}
