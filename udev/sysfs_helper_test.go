@@ -1,11 +1,12 @@
 package udev
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/raid-settle/raid-settle/internal/fstree"
 )
 
 // buildSysfs builds the fake sysfs described by testdata/NAME (format in
@@ -20,71 +21,9 @@ func buildSysfs(t testing.TB, name string, extra ...string) string {
 	}
 
 	root := t.TempDir()
-	text := string(data) + "\n" + strings.Join(extra, "\n") + "\n"
-
-	var (
-		file    string // file being written, "" when none
-		content strings.Builder
-	)
-
-	flush := func() {
-		if file == "" {
-			return
-		}
-
-		full := filepath.Join(root, filepath.FromSlash(file))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-
-		if err := os.WriteFile(full, []byte(content.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-
-		file = ""
-
-		content.Reset()
+	if err := fstree.Write(root, string(data)+"\n"+strings.Join(extra, "\n")+"\n"); err != nil {
+		t.Fatalf("testdata/%s: %v", name, err)
 	}
-
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		line := sc.Text()
-
-		switch {
-		case line == "" || strings.HasPrefix(line, "#"):
-			// Blank and comment lines never belong to an attribute here.
-		case strings.HasPrefix(line, "-- ") && strings.HasSuffix(line, " --"):
-			flush()
-
-			entry := strings.TrimSuffix(strings.TrimPrefix(line, "-- "), " --")
-
-			switch link, target, isLink := strings.Cut(entry, " -> "); {
-			case isLink:
-				full := filepath.Join(root, filepath.FromSlash(link))
-				if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-					t.Fatal(err)
-				}
-
-				if err := os.Symlink(target, full); err != nil {
-					t.Fatal(err)
-				}
-			case strings.HasSuffix(entry, "/"):
-				if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(entry)), 0o755); err != nil {
-					t.Fatal(err)
-				}
-			default:
-				file = entry
-			}
-		default:
-			if file == "" {
-				t.Fatalf("testdata/%s: content outside a file: %q", name, line)
-			}
-
-			content.WriteString(line + "\n")
-		}
-	}
-
-	flush()
 
 	return root
 }
