@@ -44,6 +44,15 @@ func (h *Harness) RunMatrix(ctx context.Context, scenarios []*Scenario, parallel
 	order := append([]job(nil), jobs...)
 	sort.SliceStable(order, func(i, j int) bool { return order[i].s.expectedWall(order[i].v) > order[j].s.expectedWall(order[j].v) })
 
+	// A boot that needs another's results (a certified profile) goes after
+	// every other and waits for that one to end.
+	sort.SliceStable(order, func(i, j int) bool { return order[i].s.ProfileFrom == "" && order[j].s.ProfileFrom != "" })
+
+	ended := map[string]chan struct{}{}
+	for _, j := range jobs {
+		ended[j.s.ID+"-"+string(j.v)] = make(chan struct{})
+	}
+
 	queue := make(chan job)
 
 	var (
@@ -58,6 +67,13 @@ func (h *Harness) RunMatrix(ctx context.Context, scenarios []*Scenario, parallel
 			defer wg.Done()
 
 			for j := range queue {
+				if dep, ok := ended[j.s.ProfileFrom+"-"+string(With)]; ok && j.s.ProfileFrom != "" {
+					select {
+					case <-dep:
+					case <-ctx.Done():
+					}
+				}
+
 				r := h.RunOne(ctx, j.s, j.v, images, filepath.Join(dir, j.s.ID+"-"+string(j.v)))
 				o := Outcome{Scenario: j.s, Result: r, Failed: j.s.Failed(r)}
 
@@ -68,6 +84,7 @@ func (h *Harness) RunMatrix(ctx context.Context, scenarios []*Scenario, parallel
 					progress(o)
 				}
 				mu.Unlock()
+				close(ended[j.s.ID+"-"+string(j.v)])
 			}
 		}()
 	}

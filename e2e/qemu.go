@@ -38,7 +38,20 @@ type Controller struct {
 	// through QMP that long after the record VM.HotplugAnchor picks: a
 	// RAID controller that shows its logical drives late.
 	HotplugAfter time.Duration
-	Disks        []Drive
+	// DisksAfter, when set on a controller present at boot, plugs its
+	// disks alone in that long after the anchor: onto a megasas bus the
+	// guest is not told of them until it rescans the SCSI host.
+	DisksAfter time.Duration
+	Disks      []Drive
+}
+
+// plugAfter is when the controller's hot-plugged devices go in, or zero.
+func (c Controller) plugAfter() time.Duration {
+	if c.HotplugAfter > 0 {
+		return c.HotplugAfter
+	}
+
+	return c.DisksAfter
 }
 
 // Drive is one disk image behind a controller.
@@ -117,6 +130,13 @@ func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
 
 		if c.HotplugAfter > 0 {
 			hotplug[ci] = devs
+
+			continue
+		}
+
+		if c.DisksAfter > 0 && len(devs) > 0 && c.Bus == BusMegasas {
+			args = append(args, "-device", deviceArg(devs[0]))
+			hotplug[ci] = devs[1:]
 
 			continue
 		}
@@ -261,7 +281,7 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 			mu.Lock()
 			hotplugs = append(hotplugs, evs...)
 			mu.Unlock()
-		}(vm.Controllers[ci].HotplugAfter, devs)
+		}(vm.Controllers[ci].plugAfter(), devs)
 	}
 
 	<-readDone

@@ -74,6 +74,26 @@ type Result struct {
 	// Errors are the guest init's and the harness's failures.
 	Errors []string `json:"errors,omitempty"`
 
+	// RescanMS is when the guest rescanned the SCSI hosts (late-volume
+	// scenarios), -1 if it did not.
+	RescanMS int64 `json:"rescan_ms"`
+	// Diagnose lists the verdict ids diagnose.DiagnoseReport gave the
+	// gate's report.json, first the main one; ReportFile is where the
+	// harness kept that report.
+	Diagnose   []string `json:"diagnose,omitempty"`
+	ReportFile string   `json:"report_file,omitempty"`
+	// CertifyRC is the exit code of raid-settle certify in the guest, -1
+	// if it did not run; CertifyDir is where its results were kept.
+	CertifyRC  int    `json:"certify_rc"`
+	CertifyDir string `json:"certify_dir,omitempty"`
+	// Certify is the guest's certify.json, as far as the checks read it.
+	Certify *CertifyResults `json:"-"`
+	// InitrdProfiles are the certified profiles the boot's initramfs
+	// carried (Scenario.ProfileFrom).
+	InitrdProfiles []string `json:"initrd_profiles,omitempty"`
+	// Profiles are the profile files certify wrote, by file name.
+	Profiles map[string]string `json:"-"`
+
 	Hotplugs        []HotplugEvent `json:"hotplugs,omitempty"`
 	ImagesUnchanged bool           `json:"images_unchanged"`
 	Done            bool           `json:"done"`
@@ -82,6 +102,26 @@ type Result struct {
 
 	// initAt is the host time of the init's first record.
 	initAt time.Time
+	// reportJSON is the gate's report.json as the guest printed it; files
+	// are the guest files it printed, by guest path.
+	reportJSON string
+	files      map[string]string
+}
+
+// CertifyResults is the part of certify.json the checks read.
+type CertifyResults struct {
+	Cycles      int `json:"cycles"`
+	Controllers []struct {
+		Stats struct {
+			Cycles   int `json:"cycles"`
+			Complete int `json:"complete"`
+			Failed   int `json:"failed"`
+		} `json:"stats"`
+		ProfileFile string `json:"profile_file"`
+	} `json:"controllers"`
+	Profiles []struct {
+		File string `json:"file"`
+	} `json:"profiles"`
 }
 
 // TimedText is a line with its guest time.
@@ -94,7 +134,7 @@ func newResult(scenario string, v Variant) *Result {
 	return &Result{
 		Scenario: scenario, Variant: v,
 		InitMS: -1, SettledMS: -1, DecisionMS: -1, StateUeventMS: -1, DriverMS: -1, HotplugMS: -1,
-		GateStartMS: -1, GateReleaseMS: -1,
+		GateStartMS: -1, GateReleaseMS: -1, RescanMS: -1, CertifyRC: -1,
 	}
 }
 
@@ -151,7 +191,21 @@ func (r *Result) Add(at time.Time, line string) {
 		case strings.Contains(t.Text, "I/O error"): // "I/O error, dev sda" and "Buffer I/O error on dev sda"
 			r.IOErrors = append(r.IOErrors, t)
 		}
+	case proto.KindStep:
+		if f["name"] == "certify" {
+			r.CertifyRC = int(rec.Int("rc", -1))
+		}
+	case proto.KindRescan:
+		r.RescanMS = rec.Int("ms", -1)
+	case proto.KindFile:
+		if r.files == nil {
+			r.files = map[string]string{}
+		}
+
+		r.files[f["path"]] = f["data"]
 	case proto.KindReport:
+		r.reportJSON = f["json"]
+
 		var g GateReport
 		if err := json.Unmarshal([]byte(f["json"]), &g); err != nil {
 			r.Errors = append(r.Errors, "gate report: "+err.Error())

@@ -84,11 +84,15 @@ func TestRows(t *testing.T) {
 		r    *Result
 		want []string
 	}{
-		{bugBoot(), []string{"2-hotplug-20s", "without", "-", "-", "23.8", "7.7", "7.8", "-", "too late (+16.0)", "no", "unchanged", "ok"}},
-		{fixedBoot(), []string{"2-hotplug-20s", "with", "state-verified", "19.4", "23.9", "24.7", "24.8", "0.4", "0.9", "yes (sdb5 xfs)", "unchanged", "ok"}},
+		{bugBoot(), []string{"2-hotplug-20s", "without", "-", "-", "-", "23.8", "7.7", "7.8", "-", "too late (+16.0)", "no", "unchanged", "ok"}},
+		{fixedBoot(), []string{"2-hotplug-20s", "with", "state-verified", "healthy", "19.4", "23.9", "24.7", "24.8", "0.4", "0.9", "yes (sdb5 xfs)", "unchanged", "ok"}},
 	}
 
 	for _, tt := range tests {
+		if err := tt.r.keep(t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+
 		o := Outcome{Scenario: s, Result: tt.r, Failed: s.Failed(tt.r)}
 		if got := o.Row(); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("row:\n got %q\nwant %q", got, tt.want)
@@ -195,7 +199,7 @@ func TestRowProbeError(t *testing.T) {
 	r.Add(time.Time{}, proto.Format(proto.KindState, "when", "decision", "present", 0, "named", 0, "ms", 13400,
 		"errors", "sda: failed to probe: error reading magic buffer: read /dev/sda: input/output error"))
 
-	if got := (Outcome{Scenario: s, Result: r}).Row()[9]; got != "no (blkid: input/output error)" {
+	if got := (Outcome{Scenario: s, Result: r}).Row()[10]; got != "no (blkid: input/output error)" {
 		t.Errorf("STATE column = %q", got)
 	}
 }

@@ -59,6 +59,10 @@ func (h *Harness) RunOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		r.Errors = append(r.Errors, err.Error())
 	}
 
+	if err := r.keep(dir); err != nil {
+		r.Errors = append(r.Errors, err.Error())
+	}
+
 	if data, err := json.MarshalIndent(r, "", "  "); err == nil {
 		_ = os.WriteFile(filepath.Join(dir, "result.json"), data, 0o644)
 	}
@@ -80,6 +84,14 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		args = append(args, fmt.Sprintf("e2e.linger=%ds", int(s.Linger.Seconds())))
 	}
 
+	if s.RescanAfter > 0 {
+		args = append(args, fmt.Sprintf("e2e.rescan_after=%dms", s.RescanAfter.Milliseconds()))
+	}
+
+	if s.Certify {
+		args = append(args, "e2e.certify=1")
+	}
+
 	if h.Klog {
 		args = append(args, "e2e.klog=1")
 	}
@@ -89,7 +101,7 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 	ctls := make([]Controller, len(s.Controllers))
 
 	for ci, c := range s.Controllers {
-		ctls[ci] = Controller{Bus: c.Bus, HotplugAfter: c.HotplugAfter}
+		ctls[ci] = Controller{Bus: c.Bus, HotplugAfter: c.HotplugAfter, DisksAfter: c.DisksAfter}
 
 		for di, d := range c.Disks {
 			img, err := images.Path(d.Image)
@@ -132,6 +144,21 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		}
 	}
 
+	initrd := h.Initrds[v]
+
+	if s.ProfileFrom != "" {
+		var (
+			names []string
+			err   error
+		)
+
+		if initrd, names, err = profileOverlay(initrd, filepath.Dir(dir), s.ProfileFrom, dir); err != nil {
+			return err
+		}
+
+		r.InitrdProfiles = names
+	}
+
 	before, err := hashAll(used)
 	if err != nil {
 		return err
@@ -148,7 +175,7 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 	vm := &VM{
 		QEMU:        "qemu-system-x86_64",
 		Kernel:      h.Guest.Vmlinux,
-		Initrd:      h.Initrds[v],
+		Initrd:      initrd,
 		Append:      strings.Join(args, " "),
 		Controllers: ctls,
 		Dir:         dir,

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/raid-settle/raid-settle/diagnose"
 )
 
 // Scenario is one machine the harness boots, with and/or without
@@ -27,6 +29,15 @@ type Scenario struct {
 	// Linger is how long the guest keeps watching for STATE after its
 	// lookup found none, to show when it would have appeared.
 	Linger time.Duration
+	// RescanAfter makes the guest rescan its SCSI hosts that long after
+	// the megaraid_sas module loaded: a logical drive the firmware
+	// announces late (the disk is plugged in meanwhile, unannounced).
+	RescanAfter time.Duration
+	// Certify runs raid-settle certify in the guest after the lookup.
+	Certify bool
+	// ProfileFrom names the scenario whose certify boot's profiles go into
+	// this boot's initramfs (/usr/local/lib/raid-settle/profiles/).
+	ProfileFrom string
 	// Expect lists what each variant's boot must show.
 	Expect map[Variant][]Check
 }
@@ -35,7 +46,11 @@ type Scenario struct {
 type ControllerSpec struct {
 	Bus          Bus
 	HotplugAfter time.Duration
-	Disks        []DiskSpec
+	// DisksAfter plugs the disks alone (the controller is there at boot)
+	// that long after megaraid_sas loaded: the guest learns of them only
+	// when it rescans the SCSI host (Scenario.RescanAfter).
+	DisksAfter time.Duration
+	Disks      []DiskSpec
 }
 
 // DiskSpec is one disk: an image kind, and EIO injected on the first reads
@@ -62,6 +77,9 @@ var (
 	// StateLater: STATE did turn up after the decision: the disk was fine,
 	// only late.
 	StateLater = Check{"STATE present later", func(r *Result) bool { l := r.Later(); return l != nil && l.Present }}
+	// Rescanned: the guest rescanned the SCSI hosts (the late volume was
+	// announced).
+	Rescanned = Check{"guest rescanned the SCSI hosts", func(r *Result) bool { return r.RescanMS >= 0 }}
 	// NoGate: the gate never ran (the baseline really is one).
 	NoGate = Check{"gate did not run", func(r *Result) bool { return r.Gate == nil && len(r.GateLines) == 0 }}
 	// IOErrors: the kernel logged I/O errors (injected by blkdebug).
@@ -118,6 +136,12 @@ func (s *Scenario) Failed(r *Result) []string {
 		failed = append(failed, "an image changed")
 	}
 
+	if r.Variant == With {
+		if !DiagnoseAgrees.OK(r) {
+			failed = append(failed, DiagnoseAgrees.Name)
+		}
+	}
+
 	for _, c := range s.Expect[r.Variant] {
 		if !c.OK(r) {
 			failed = append(failed, c.Name)
@@ -150,7 +174,7 @@ var both = []Variant{Without, With}
 
 // Scenarios returns the matrix of issue 5.
 func Scenarios() []*Scenario {
-	verified := []Check{StatePresent, GateDecided("state-verified")}
+	verified := []Check{StatePresent, GateDecided("state-verified"), Diagnosed(diagnose.Healthy)}
 	without := func(cs ...Check) []Check { return append([]Check{NoGate}, cs...) }
 
 	s := []*Scenario{
@@ -192,8 +216,29 @@ func Scenarios() []*Scenario {
 		},
 		Variants: []Variant{With},
 		Linger:   35 * time.Second,
-		Expect:   map[Variant][]Check{With: {GateDecided("no-state"), StateAbsent, StateLater}},
+		Expect:   map[Variant][]Check{With: {GateDecided("no-state"), Diagnosed(diagnose.NoState), StateAbsent, StateLater}},
 	})
+
+	// A slow RAID controller as it usually is: bound at boot with no
+	// logical drive, the volume (STATE) announced later. The disk is
+	// plugged onto the controller's bus right after megaraid_sas loaded,
+	// unannounced; the guest rescans the SCSI host at the scenario's time,
+	// as the firmware announcing the volume would. No boot hint: the gate
+	// waits the profile's longest window for a controller without a disk.
+	for _, d := range []time.Duration{5 * time.Second, 20 * time.Second} {
+		s = append(s, &Scenario{
+			ID:          fmt.Sprintf("2-late-volume-%s", d),
+			Title:       fmt.Sprintf("megasas bound at boot with no disk, its STATE volume announced %s after megaraid_sas loaded (rescan); no boot hint", d),
+			Controllers: []ControllerSpec{{Bus: BusMegasas, DisksAfter: time.Second, Disks: []DiskSpec{{Image: ImageState}}}},
+			RescanAfter: d,
+			Variants:    both,
+			Linger:      d + 15*time.Second,
+			Expect: map[Variant][]Check{
+				Without: without(StateAbsent, StateLater, Rescanned),
+				With:    append([]Check{Rescanned}, verified...),
+			},
+		})
+	}
 
 	s = append(s,
 		&Scenario{
@@ -208,7 +253,7 @@ func Scenarios() []*Scenario {
 			ID: "4-no-state", Title: "blank disk on megasas: a fresh machine, no STATE anywhere",
 			Controllers: []ControllerSpec{boot(BusMegasas, ImageBlank)},
 			Variants:    both,
-			Expect:      map[Variant][]Check{Without: without(StateAbsent), With: {StateAbsent, GateDecided("no-state")}},
+			Expect:      map[Variant][]Check{Without: without(StateAbsent), With: {StateAbsent, GateDecided("no-state"), Diagnosed(diagnose.NoState)}},
 		},
 		&Scenario{
 			ID: "5-bad-crc", Title: "STATE superblock with a bad checksum only (Talos locates it; xfs_repair)",
@@ -216,7 +261,7 @@ func Scenarios() []*Scenario {
 			Variants:    both,
 			Expect: map[Variant][]Check{
 				Without: without(StatePresent),
-				With:    {StatePresent, GateDecided("state-invalid"), GateLogged("xfs-bad-crc")},
+				With:    {StatePresent, GateDecided("state-invalid"), Diagnosed(diagnose.StateCorrupt), GateLogged("xfs-bad-crc")},
 			},
 		},
 		&Scenario{
@@ -225,7 +270,7 @@ func Scenarios() []*Scenario {
 			Variants:    both,
 			Expect: map[Variant][]Check{
 				Without: without(StateAbsent),
-				With:    {StateAbsent, GateDecided("state-invalid"), GateLogged("state-not-located")},
+				With:    {StateAbsent, GateDecided("state-invalid"), Diagnosed(diagnose.StateCorrupt), GateLogged("state-not-located")},
 			},
 		},
 		&Scenario{
@@ -263,7 +308,7 @@ func Scenarios() []*Scenario {
 			Variants:    both,
 			Expect: map[Variant][]Check{
 				Without: without(IOErrors),
-				With:    {StatePresent, GateDecided("state-verified"), IOErrors, WholeDiskEIO},
+				With:    {StatePresent, GateDecided("state-verified"), Diagnosed(diagnose.Healthy), IOErrors, WholeDiskEIO},
 			},
 		},
 		&Scenario{
@@ -280,6 +325,31 @@ func Scenarios() []*Scenario {
 			BootHint:    true,
 			Variants:    []Variant{Without},
 			Expect:      map[Variant][]Check{Without: without(StatePresent, DecisionAfter(60*time.Second))},
+		},
+		// Issue 6 end to end: raid-settle certify (the binary of the
+		// extension's rootfs) cycling a megasas controller in the guest
+		// after settle, then a boot whose gate loads the profile it wrote.
+		&Scenario{
+			ID: "10-certify", Title: "raid-settle certify --driver megaraid_sas --cycles 3 in the guest after settle",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageState)},
+			Certify:     true,
+			Variants:    []Variant{With},
+			Expect:      map[Variant][]Check{With: append(verified[:len(verified):len(verified)], CertifyExit0, CertifyCycles3, CertifyProfile)},
+		},
+		&Scenario{
+			ID: "10-certify-async", Title: "as 10-certify with megaraid_sas.async_probe=1",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageState)},
+			Args:        []string{"megaraid_sas.async_probe=1"},
+			Certify:     true,
+			Variants:    []Variant{With},
+			Expect:      map[Variant][]Check{With: append(verified[:len(verified):len(verified)], CertifyExit0, CertifyCycles3, CertifyProfile)},
+		},
+		&Scenario{
+			ID: "10-certified-profile", Title: "STATE disk on megasas, the initramfs carrying the profile 10-certify wrote",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageState)},
+			ProfileFrom: "10-certify",
+			Variants:    []Variant{With},
+			Expect:      map[Variant][]Check{With: append(verified[:len(verified):len(verified)], CertifiedProfileUsed)},
 		},
 	)
 
@@ -347,8 +417,10 @@ func (s *Scenario) SettleTime() time.Duration {
 func (s *Scenario) lastHotplug() time.Duration {
 	var late time.Duration
 	for _, c := range s.Controllers {
-		late = max(late, c.HotplugAfter)
+		late = max(late, c.HotplugAfter, c.DisksAfter)
 	}
+
+	late = max(late, s.RescanAfter)
 
 	return late
 }

@@ -9,7 +9,7 @@ import (
 // tableHeader names the columns of the results table. Times are seconds
 // since the guest kernel booted, but for "held" and the two intervals.
 var tableHeader = []string{
-	"scenario", "raid-settle", "gate decision", "held", "STATE uevent", "settled", "decided",
+	"scenario", "raid-settle", "gate decision", "diagnose", "held", "STATE uevent", "settled", "decided",
 	"uevent→release", "uevent→decided", "STATE at decision", "images", "checks",
 }
 
@@ -22,7 +22,9 @@ for STATE the way Talos does (settle, then talos.device.settle_time if set).
 "uevent→release": the gate's own figure (report decision.at_ms - state_uevent_ms).
 "uevent→decided": STATE uevent to Talos's lookup, on the guest clock; "too late" when STATE
 appeared after Talos had decided. "images": SHA-256 of every disk image before and after
-the boot.`
+the boot. "diagnose": the verdict ids diagnose.DiagnoseReport gives the gate's report.json
+(kept as report.json in the boot's folder), the main one first; every boot with raid-settle
+must get healthy for state-verified, state-corrupt for state-invalid, no-state for no-state.`
 
 func secs(ms int64) string {
 	if ms < 0 {
@@ -36,7 +38,11 @@ func secs(ms int64) string {
 func (o Outcome) Row() []string {
 	r := o.Result
 
-	decision, held, toRelease := "-", "-", "-"
+	decision, held, toRelease, diag := "-", "-", "-", "-"
+	if len(r.Diagnose) > 0 {
+		diag = strings.Join(r.Diagnose, ",")
+	}
+
 	if r.Gate != nil && r.Gate.Decision != nil {
 		decision = r.Gate.Decision.Decision
 		held = secs(r.Gate.HeldMS)
@@ -86,7 +92,7 @@ func (o Outcome) Row() []string {
 	}
 
 	return []string{
-		o.Scenario.ID, string(r.Variant), decision, held, secs(r.StateUeventMS), secs(r.SettledMS), secs(r.DecisionMS),
+		o.Scenario.ID, string(r.Variant), decision, diag, held, secs(r.StateUeventMS), secs(r.SettledMS), secs(r.DecisionMS),
 		toRelease, toDecided, state, images, checks,
 	}
 }

@@ -27,6 +27,14 @@ type config struct {
 	// LoaderDevicePartUUID EFI variable, as if the machine had booted from
 	// that partition through UEFI.
 	EFIBootPart string
+	// RescanAfter, when set, rescans every SCSI host that long after the
+	// kernel's add uevent of the megaraid_sas module: a disk the harness
+	// hot-plugged onto a megasas bus meanwhile (which the guest is not
+	// told of) shows up then, as a RAID volume the firmware announces late.
+	RescanAfter time.Duration
+	// Certify runs raid-settle certify on the megaraid_sas controller after
+	// the lookup and prints its results.
+	Certify bool
 }
 
 func defaultConfig() config {
@@ -80,6 +88,10 @@ func parseCmdline(cmdline string) (config, []string) {
 			}
 
 			c.MaxChecks = n
+		case "e2e.rescan_after":
+			dur(key, v, &c.RescanAfter)
+		case "e2e.certify":
+			c.Certify = v != "0"
 		case "e2e.efi_boot_part":
 			c.EFIBootPart = v
 		case "talos.device.settle_time":

@@ -19,6 +19,8 @@
 // e2e.check_period=, e2e.max_checks=, e2e.linger= (keep watching for STATE
 // after the lookup), e2e.klog=1 (the whole kernel log),
 // e2e.efi_boot_part=UUID (pretend to be UEFI-booted from that partition),
+// e2e.rescan_after= (rescan the SCSI hosts that long after megaraid_sas
+// loaded), e2e.certify=1 (run raid-settle certify after the lookup),
 // and Talos's own talos.device.settle_time=.
 //
 // It is built static (CGO_ENABLED=0) and never shipped.
@@ -33,6 +35,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/raid-settle/raid-settle/e2e/internal/proto"
@@ -47,6 +50,8 @@ type guest struct {
 	// stateSeen receives the time of every add uevent of a partition named
 	// STATE.
 	stateSeen chan int64
+	// rescan starts the late-volume rescan once.
+	rescan sync.Once
 }
 
 func main() {
@@ -142,8 +147,77 @@ func (g *guest) run() {
 		g.linger()
 	}
 
+	if g.cfg.Certify {
+		g.certify()
+	}
+
 	g.dumpKmsg()
 	g.dumpReport()
+}
+
+// certifyOut is where the guest's certify run writes its results.
+const certifyOut = "/run/certify"
+
+// certify runs raid-settle certify (from the extension's rootfs) on the
+// megaraid_sas controller and prints its results and profiles.
+func (g *guest) certify() {
+	t0 := nowMS()
+	cmd := exec.Command("/usr/local/lib/raid-settle/raid-settle", "certify", "--driver", "megaraid_sas",
+		"--cycles", "3", "--linger", "1s", "--pause", "0s", "--timeout", "60s", "--out", certifyOut)
+	out, err := cmd.CombinedOutput()
+	rc := exitCode(err)
+
+	g.emit(proto.KindStep, "name", "certify", "ms", nowMS(), "took_ms", nowMS()-t0, "rc", rc)
+
+	if rc != 0 {
+		g.emit(proto.KindError, "step", "certify", "text", strings.TrimSpace(fmt.Sprintf("%v: %s", err, out)))
+	}
+
+	files, _ := filepath.Glob(filepath.Join(certifyOut, "profiles", "*.json"))
+	for _, f := range append([]string{filepath.Join(certifyOut, "certify.json")}, files...) {
+		g.emitFile(f)
+	}
+}
+
+// emitFile prints a JSON file, compacted, as a file record.
+func (g *guest) emitFile(path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		g.fail("file", err)
+
+		return
+	}
+
+	var compact bytes.Buffer
+	if err = json.Compact(&compact, data); err != nil {
+		g.fail("file", fmt.Errorf("%s is not JSON: %w", path, err))
+
+		return
+	}
+
+	g.emit(proto.KindFile, "path", path, "data", compact.String())
+}
+
+// rescanHosts writes "- - -" to every SCSI host's scan file: the kernel
+// looks for new devices on them, as after a RAID controller's firmware
+// announced a new volume.
+func (g *guest) rescanHosts() {
+	hosts, _ := filepath.Glob("/sys/class/scsi_host/host*/scan")
+
+	var names []string
+	for _, h := range hosts {
+		names = append(names, filepath.Base(filepath.Dir(h)))
+	}
+
+	// Reported first: a write to scan returns only when the scan is done,
+	// and the disk's uevents (which may end the boot) come before.
+	g.emit(proto.KindRescan, "ms", nowMS(), "hosts", strings.Join(names, ","))
+
+	for _, h := range hosts {
+		if err := os.WriteFile(h, []byte("- - -"), 0o200); err != nil {
+			g.fail("rescan", err)
+		}
+	}
 }
 
 // step runs one command and reports how long it took.
@@ -253,6 +327,12 @@ func (g *guest) onUevent(ev uevent) {
 	g.emit(proto.KindUevent, "ms", ev.ms, "action", ev.action, "subsystem", sub, "devtype", v["DEVTYPE"],
 		"name", filepath.Base(v["DEVPATH"]), "partname", v["PARTNAME"], "driver", v["DRIVER"], "synth", synth,
 		"devpath", v["DEVPATH"])
+
+	if g.cfg.RescanAfter > 0 && sub == "module" && ev.action == "add" && filepath.Base(v["DEVPATH"]) == "megaraid_sas" && synth == 0 {
+		g.rescan.Do(func() {
+			time.AfterFunc(g.cfg.RescanAfter, g.rescanHosts)
+		})
+	}
 
 	if sub == "block" && ev.action == "add" && v["PARTNAME"] == "STATE" && synth == 0 {
 		select {

@@ -244,7 +244,30 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 	e2e.WriteText(stdout, outs)
 	fmt.Fprintln(stdout)
 	e2e.WriteAnchor(stdout, outs)
+
+	// raid-settle certify --from-reports over the scenario-2 reports, one
+	// machine at a time: each must derive a profile.
+	var (
+		cr            []*e2e.ReportsCertification
+		certifyFailed bool
+	)
+
+	for _, prefix := range e2e.CertifyMachines {
+		c := e2e.CertifyReports(outs, prefix, filepath.Join(o.out, "certify-from-reports", strings.TrimSuffix(prefix, "-")))
+		if c != nil && !c.OK() {
+			certifyFailed = true
+		}
+
+		cr = append(cr, c)
+	}
+
+	fmt.Fprintln(stdout)
+	e2e.WriteCertify(stdout, outs, cr)
 	fmt.Fprintf(stdout, "\n%d boots, %d failed, %s of wall time with %d in parallel; files in %s\n", len(outs), failed, wall.Round(time.Second), o.parallel, o.out)
+
+	if certifyFailed {
+		fmt.Fprintln(stdout, "certify --from-reports over the scenario-2 reports derived no profile")
+	}
 
 	if ctx.Err() != nil {
 		return 1, ctx.Err()
@@ -252,14 +275,14 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 
 	if writeResults {
 		path := filepath.Join(h.Repo, "e2e", "RESULTS.md")
-		if err := writeResultsDoc(path, h, outs, wall, o.parallel); err != nil {
+		if err := writeResultsDoc(path, h, outs, cr, wall, o.parallel); err != nil {
 			return 1, err
 		}
 
 		fmt.Fprintf(stdout, "wrote %s\n", path)
 	}
 
-	if failed > 0 {
+	if failed > 0 || certifyFailed {
 		return 1, nil
 	}
 
@@ -292,7 +315,7 @@ func demo(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (int
 	return 0, nil
 }
 
-func writeResultsDoc(path string, h *e2e.Harness, outs []e2e.Outcome, wall time.Duration, parallel int) error {
+func writeResultsDoc(path string, h *e2e.Harness, outs []e2e.Outcome, cr []*e2e.ReportsCertification, wall time.Duration, parallel int) error {
 	var b bytes.Buffer
 
 	commit := gitOutput(h.Repo, "describe", "--always", "--dirty", "--abbrev=12")
@@ -310,6 +333,12 @@ func writeResultsDoc(path string, h *e2e.Harness, outs []e2e.Outcome, wall time.
 	fmt.Fprintf(&b, "\n%s\n", e2e.TableLegend)
 	fmt.Fprintf(&b, "\n## The anchor: a fixed settle time of 60 s\n\n```\n")
 	e2e.WriteAnchor(&b, outs)
+	fmt.Fprintf(&b, "```\n")
+	fmt.Fprintf(&b, "\n## raid-settle certify\n\nLive in the guest (scenarios 10-), and by the harness over the gate reports of scenario 2 (what `certify --from-reports` does):\n\n```\n")
+	var cb bytes.Buffer
+	e2e.WriteCertify(&cb, outs, cr)
+	// Paths relative to the repository: the file is committed.
+	b.WriteString(strings.ReplaceAll(cb.String(), h.Repo+string(filepath.Separator), ""))
 	fmt.Fprintf(&b, "```\n")
 
 	var left, right *e2e.Result

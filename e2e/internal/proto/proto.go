@@ -28,6 +28,8 @@ const (
 	KindKmsg     = "kmsg"    // a kernel log record: ts_ms, prio, text
 	KindReport   = "report"  // the gate's report.json: json
 	KindError    = "error"   // something in the init failed: text
+	KindFile     = "file"    // a guest file the harness keeps: path, data
+	KindRescan   = "rescan"  // the init rescanned the SCSI hosts: ms, hosts
 	KindDone     = "done"    // about to power off: ms
 )
 
