@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/siderolabs/go-blockdevice/v2/partitioning/gpt"
-
 	"github.com/raid-settle/raid-settle/internal/diskimage"
 )
 
@@ -88,23 +86,12 @@ func FindPartition(image, name string) (PartitionInfo, error) {
 	}
 	defer f.Close() //nolint:errcheck
 
-	dev, err := gpt.DeviceFromFile(f, gpt.WithFileSectorSize(512))
+	p, err := diskimage.FindPartition(f, 512, name)
 	if err != nil {
 		return PartitionInfo{}, err
 	}
 
-	table, err := gpt.Read(dev)
-	if err != nil {
-		return PartitionInfo{}, fmt.Errorf("failed to read the GPT of %s: %w", image, err)
-	}
-
-	for _, p := range table.Partitions() {
-		if p != nil && p.Name == name {
-			return PartitionInfo{FirstSector: p.FirstLBA, UUID: strings.ToLower(p.PartGUID.String())}, nil
-		}
-	}
-
-	return PartitionInfo{}, fmt.Errorf("%s has no partition named %s", image, name)
+	return PartitionInfo{FirstSector: p.FirstLBA, UUID: strings.ToLower(p.PartGUID.String())}, nil
 }
 
 // WriteBlkdebug writes a QEMU blkdebug configuration that fails the first

@@ -82,23 +82,34 @@ func DamageState(path string, sectorSize uint, damage Damage) error {
 
 // stateOffset reads the image's GPT and returns where STATE starts.
 func stateOffset(f *os.File, sectorSize uint) (int64, error) {
-	dev, err := gpt.DeviceFromFile(f, gpt.WithFileSectorSize(sectorSize))
+	p, err := FindPartition(f, sectorSize, "STATE")
 	if err != nil {
 		return 0, err
 	}
 
+	return int64(p.FirstLBA) * int64(sectorSize), nil
+}
+
+// FindPartition reads the GPT of the image f, whose logical sector size is
+// sectorSize, and returns the partition called name.
+func FindPartition(f *os.File, sectorSize uint, name string) (*gpt.Partition, error) {
+	dev, err := gpt.DeviceFromFile(f, gpt.WithFileSectorSize(sectorSize))
+	if err != nil {
+		return nil, err
+	}
+
 	table, err := gpt.Read(dev)
 	if err != nil {
-		return 0, fmt.Errorf("failed to read GPT: %w", err)
+		return nil, fmt.Errorf("failed to read the GPT of %s: %w", f.Name(), err)
 	}
 
 	for _, p := range table.Partitions() {
-		if p != nil && p.Name == "STATE" {
-			return int64(p.FirstLBA) * int64(sectorSize), nil
+		if p != nil && p.Name == name {
+			return p, nil
 		}
 	}
 
-	return 0, fmt.Errorf("the image has no STATE partition")
+	return nil, fmt.Errorf("%s has no partition named %s", f.Name(), name)
 }
 
 // Blank writes a zero-filled (sparse) image of size bytes: a fresh disk.
