@@ -282,6 +282,24 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 			g.debugEvent(rep, ev)
 			feed(Input{Kind: InputEvent, Event: &ev})
 		case p := <-probes:
+			// Uevents already received come first: the timeline then shows
+			// the kernel's view before a decision that rests on the probe.
+			for pending := true; pending && events != nil; {
+				select {
+				case ev, ok := <-events:
+					if !ok {
+						events, pending = nil, false
+
+						break
+					}
+
+					g.debugEvent(rep, ev)
+					feed(Input{Kind: InputEvent, Event: &ev})
+				default:
+					pending = false
+				}
+			}
+
 			feed(Input{Kind: InputProbe, Probe: &p})
 		case <-timer.C:
 			feed(Input{Kind: InputTick})

@@ -20,6 +20,7 @@ import (
 // end, like a netlink monitor on a quiet machine.
 type scriptedMonitor struct {
 	steps []scriptStep
+	sent  chan struct{} // closed once every step is sent, if not nil
 }
 
 type scriptStep struct {
@@ -40,6 +41,10 @@ func (m *scriptedMonitor) Run(ctx context.Context, out chan<- udev.Event) error 
 		s.event.Received = time.Now()
 		s.event.Source = udev.SourceNetlink
 		out <- s.event
+	}
+
+	if m.sent != nil {
+		close(m.sent)
 	}
 
 	<-ctx.Done()
@@ -134,7 +139,18 @@ func verifiedOn(disk string) func(string) ProbeResult {
 }
 
 func TestGateReleasesOnVerifiedState(t *testing.T) {
-	g, log := testGate(t, "talos.devices.settle_time=30s", slowStateScript(300*time.Millisecond), verifiedOn("sdb"))
+	// The probe answers only once the kernel's events are all sent, as a
+	// real disk's partition uevents follow its own at once; the gate reads
+	// received uevents before a probe result, so the order is fixed.
+	sent := make(chan struct{})
+	verified := verifiedOn("sdb")
+	g, log := testGate(t, "talos.devices.settle_time=30s", slowStateScript(300*time.Millisecond), func(d string) ProbeResult {
+		<-sent
+
+		return verified(d)
+	})
+	steps := slowStateScript(300 * time.Millisecond)
+	g.OpenMonitor = func() (eventSource, error) { return &scriptedMonitor{steps: steps, sent: sent}, nil }
 
 	rep := g.Run(context.Background())
 	if rep == nil || rep.Decision == nil || rep.Decision.Decision != DecisionStateVerified {
