@@ -221,9 +221,16 @@ func TestGateIsOneShot(t *testing.T) {
 func TestGateDisabled(t *testing.T) {
 	g, log := testGate(t, "raid_settle.disable=1", slowStateScript(time.Hour), verifiedOn("sdb"))
 
+	opened := false
+	g.OpenMonitor = func() (eventSource, error) {
+		opened = true
+
+		return &scriptedMonitor{}, nil
+	}
+
 	rep := g.Run(context.Background())
-	if rep.Decision.Decision != DecisionDisabled || rep.HeldMS > 1000 {
-		t.Fatalf("report: %+v\n%s", rep.Decision, log)
+	if rep.Decision.Decision != DecisionDisabled || len(rep.Timeline) != 1 || opened {
+		t.Fatalf("report: %+v, %d inputs, monitor opened %t\n%s", rep.Decision, len(rep.Timeline), opened, log)
 	}
 }
 
