@@ -333,7 +333,7 @@ func TestInterruptLeavesControllerBound(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, k := newTestCycler(t)
 			c.Cycles = 3
-			c.Timeout = 10 * time.Second
+			c.Timeout = time.Hour // an interrupt that is not honoured hangs the test
 			k.delays = []map[string]time.Duration{{"0": 20 * time.Millisecond}} // the second drive is slow to come back
 
 			ctx, cancel := context.WithCancel(context.Background())
@@ -345,15 +345,9 @@ func TestInterruptLeavesControllerBound(t *testing.T) {
 				}
 			}
 
-			start := time.Now()
-
 			tl, info, err := c.Run(ctx)
 			if !errors.Is(err, ErrInterrupted) || !info.Interrupted {
 				t.Fatalf("err = %v, info %+v", err, info)
-			}
-
-			if time.Since(start) > 3*time.Second {
-				t.Errorf("took %s to stop", time.Since(start))
 			}
 
 			want := []string{"/bus/pci/drivers/megaraid_sas/unbind 0000:18:00.0", "/bus/pci/drivers/megaraid_sas/bind 0000:18:00.0"}
