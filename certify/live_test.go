@@ -333,7 +333,7 @@ func TestInterruptLeavesControllerBound(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, k := newTestCycler(t)
 			c.Cycles = 3
-			c.Timeout = time.Hour // an interrupt that is not honoured hangs the test
+			c.Timeout = time.Hour                                               // an interrupt that is not honoured hangs the test
 			k.delays = []map[string]time.Duration{{"0": 20 * time.Millisecond}} // the second drive is slow to come back
 
 			ctx, cancel := context.WithCancel(context.Background())
