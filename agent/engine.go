@@ -250,11 +250,9 @@ func (e *Engine) onController(ctl udev.Controller, action udev.Action, now time.
 		e.controllers[ctl.DevPath] = c
 	}
 
-	if ctl.Driver == "" && known {
+	if ctl.Driver == "" && known && action != udev.ActionUnbind {
+		// Only bind and unbind events carry the driver; keep what is known.
 		ctl.Driver = c.ctl.Driver
-		if action == udev.ActionUnbind {
-			ctl.Driver = ""
-		}
 	}
 
 	rebound := known && ctl.Driver != c.ctl.Driver
@@ -534,7 +532,6 @@ func (e *Engine) candidates() (bool, []blockdev.Result) {
 	var all, onBoot []blockdev.Result
 
 	hint := e.settings.BootPartUUID
-	bootProbed := false
 
 	for _, name := range e.diskNames() {
 		p := e.disks[name].probe
@@ -545,7 +542,6 @@ func (e *Engine) candidates() (bool, []blockdev.Result) {
 		all = append(all, p.Candidates...)
 
 		if hint != "" && slices.Contains(p.PartitionUUIDs, hint) {
-			bootProbed = true
 			onBoot = append(onBoot, p.Candidates...)
 		}
 	}
@@ -554,7 +550,7 @@ func (e *Engine) candidates() (bool, []blockdev.Result) {
 		return true, onBoot
 	}
 
-	return hint == "" || bootProbed, all
+	return hint == "" || e.bootDiskProbed(), all
 }
 
 // bootDiskProbed reports whether a probed disk holds the boot partition.

@@ -239,6 +239,14 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 		}
 	}
 
+	feedEvent := func(ev udev.Event) {
+		if rep.Settings.Debug {
+			g.Log.Notice("uevent %s %s %s %s", ev.Action, ev.Subsystem, ev.DevType, ev.DevPath)
+		}
+
+		feed(Input{Kind: InputEvent, Event: &ev})
+	}
+
 	if rep.Settings.Disabled {
 		feed(Input{Kind: InputTick})
 
@@ -279,8 +287,7 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 				continue
 			}
 
-			g.debugEvent(rep, ev)
-			feed(Input{Kind: InputEvent, Event: &ev})
+			feedEvent(ev)
 		case p := <-probes:
 			// Uevents already received come first: the timeline then shows
 			// the kernel's view before a decision that rests on the probe.
@@ -293,8 +300,7 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 						break
 					}
 
-					g.debugEvent(rep, ev)
-					feed(Input{Kind: InputEvent, Event: &ev})
+					feedEvent(ev)
 				default:
 					pending = false
 				}
@@ -349,12 +355,6 @@ func hasController(ctls []udev.Controller, devpath string) bool {
 	}
 
 	return false
-}
-
-func (g *Gate) debugEvent(rep *Report, ev udev.Event) {
-	if rep.Settings.Debug {
-		g.Log.Notice("uevent %s %s %s %s", ev.Action, ev.Subsystem, ev.DevType, ev.DevPath)
-	}
 }
 
 // act carries out one engine action.
