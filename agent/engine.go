@@ -40,6 +40,10 @@ type Release struct {
 	Reason string `json:"reason"`
 	// State is the STATE candidate the decision rests on, if any.
 	State *blockdev.Result `json:"state,omitempty"`
+	// Unexamined names the disks that could not be examined by the time of
+	// the decision (a hung or dying disk, one that never opened): any of
+	// them may hold a STATE the gate did not see.
+	Unexamined []string `json:"unexamined,omitempty"`
 }
 
 // InputKind tells what an Input carries.
@@ -103,14 +107,36 @@ type Action struct {
 }
 
 // Retry limits for a disk that is listed but cannot be opened yet, and for
-// one whose examination failed (a RAID volume still coming up can fail reads
-// for a while after it appears).
+// one whose examination failed or whose STATE could not be read (a RAID
+// volume still coming up can fail reads for a while after it appears).
 const (
 	notReadyRetry    = 250 * time.Millisecond
 	notReadyAttempts = 20
 	failedRetry      = time.Second
 	failedAttempts   = 3
 )
+
+// PendingProbeGrace is how long, once a STATE can be acted on, the gate still
+// waits for the disks whose examination is under way, so that a second STATE
+// (a swapped disk) is reported rather than raced past. A disk slower than
+// that (a dying JBOD member, a read stuck in the kernel) does not hold the
+// boot: the release names it as unexamined.
+const PendingProbeGrace = 2 * time.Second
+
+// HungProbeTimeout is how long a probe may be in flight before the disk
+// counts as one that could not be examined. A read stuck in the kernel
+// cannot be cancelled (the probe runs in a child process, so the gate's
+// exit never waits on it), but it no longer keeps the controllers' quiet
+// windows from concluding.
+const HungProbeTimeout = 10 * time.Second
+
+// ProbeRetryBudget bounds the time the retries of one disk's examination can
+// add: a disk that cannot be opened is tried notReadyAttempts times, one
+// whose examination fails failedAttempts times. Without evidence that Talos
+// is installed, the gate releases at most the longest quiet window of its
+// controllers' profiles, plus this budget, plus HungProbeTimeout (and the
+// probes' own time) after the last uevent.
+const ProbeRetryBudget = notReadyAttempts*notReadyRetry + failedAttempts*failedRetry
 
 // controllerState is what the engine knows of one storage controller.
 type controllerState struct {
@@ -127,12 +153,26 @@ type diskState struct {
 	devpath    string
 	controller string
 	added      time.Time
-	probing    bool // a probe is in flight
-	stale      bool // needs a (new) probe
-	notReady   int  // consecutive not-ready probe results
-	failures   int  // consecutive failed probes
+	probing    bool      // a probe is in flight
+	probeSince time.Time // when the probe in flight was asked for
+	stale      bool      // needs a (new) probe
+	changed    bool      // changed while a probe was in flight
+	notReady   int       // consecutive not-ready probe results
+	failures   int       // consecutive failed probes
 	retryAt    time.Time
 	probe      *ProbeResult // last complete result
+}
+
+// pending reports whether the disk's examination is under way at now: a
+// probe in flight for less than HungProbeTimeout, or one due (a retry
+// included).
+func (d *diskState) pending(now time.Time) bool {
+	return d.stale || d.probing && now.Sub(d.probeSince) < HungProbeTimeout
+}
+
+// examined reports whether the disk's last probe read its partition table.
+func (d *diskState) examined() bool {
+	return !d.probing && !d.stale && d.probe != nil && !d.probe.NotReady && d.probe.Error == ""
 }
 
 // Engine is the gate's pure decision logic: inputs and their times in,
@@ -140,10 +180,19 @@ type diskState struct {
 type Engine struct {
 	settings    Settings
 	start       time.Time
+	installed   string // installed-node evidence, "" when there is none
 	controllers map[string]*controllerState
 	disks       map[string]*diskState
-	stateSeen   time.Time // first PARTNAME=STATE uevent
-	released    *Release
+	// nvmePaths maps a multipath NVMe namespace ("nvme0n1", a block device
+	// under /devices/virtual/nvme-subsystem/) to the controller of its
+	// first path ("nvme0c1n1", under the PCI device).
+	nvmePaths map[string]string
+	// listed holds the devpaths sysfs has shown, so that a rescan showing
+	// nothing new does not count as activity.
+	listed    map[string]bool
+	stateSeen time.Time // first PARTNAME=STATE uevent
+	stateAt   time.Time // when a STATE could first be acted on
+	released  *Release
 }
 
 // NewEngine returns an engine for a gate that started at start.
@@ -159,8 +208,11 @@ func NewEngine(settings Settings, start time.Time) *Engine {
 	return &Engine{
 		settings:    settings,
 		start:       start,
+		installed:   settings.InstalledEvidence(),
 		controllers: map[string]*controllerState{},
 		disks:       map[string]*diskState{},
+		nvmePaths:   map[string]string{},
+		listed:      map[string]bool{},
 	}
 }
 
@@ -207,6 +259,13 @@ func warnf(format string, args ...any) Action {
 }
 
 func (e *Engine) onEvent(ev udev.Event, now time.Time) []Action {
+	if e.relisted(ev) {
+		// A sysfs rescan showing a device it showed before is no news:
+		// counting it as activity would keep the controllers from ever
+		// going quiet while the gate has no uevent socket.
+		return nil
+	}
+
 	var acts []Action
 
 	if ctl, ok := udev.ControllerFromEvent(ev); ok {
@@ -222,15 +281,80 @@ func (e *Engine) onEvent(ev udev.Event, now time.Time) []Action {
 		}
 	}
 
-	if c := e.controllerOf(ev.DevPath); c != nil {
+	if c := e.ownerOf(ev.DevPath); c != nil {
 		e.touch(c, now)
 	}
 
-	if ev.Subsystem == "block" && !strings.HasPrefix(ev.DevPath, "/devices/virtual/") {
+	if ev.Subsystem == "block" && watchedBlock(ev.DevPath) {
 		acts = append(acts, e.onBlock(ev, now)...)
 	}
 
 	return acts
+}
+
+// relisted reports whether ev is a sysfs listing of a device that sysfs
+// already listed (or the kernel announced) and that was not removed since:
+// a controller with the same driver bound, any other device at all.
+func (e *Engine) relisted(ev udev.Event) bool {
+	switch ev.Action {
+	case udev.ActionAdd:
+		seen := e.listed[ev.DevPath]
+		e.listed[ev.DevPath] = true
+
+		if ev.Source != udev.SourceSysfs && ev.Source != udev.SourceResync {
+			return false
+		}
+
+		if ctl, ok := udev.ControllerFromEvent(ev); ok {
+			c, known := e.controllers[ctl.DevPath]
+
+			return known && c.ctl.Driver == ctl.Driver
+		}
+
+		return seen
+	case udev.ActionRemove:
+		delete(e.listed, ev.DevPath)
+	}
+
+	return false
+}
+
+// virtualNVMe is where the kernel puts a namespace that several NVMe
+// controllers share (native multipath, CONFIG_NVME_MULTIPATH): the block
+// device has no controller among its ancestors, its paths do.
+const virtualNVMe = "/devices/virtual/nvme-subsystem/"
+
+// watchedBlock reports whether a block device can hold STATE: anything
+// behind a controller, and multipath NVMe namespaces; not loop, dm, md,
+// zram or ram devices, which Talos does not install to.
+func watchedBlock(devpath string) bool {
+	return !strings.HasPrefix(devpath, "/devices/virtual/") || strings.HasPrefix(devpath, virtualNVMe)
+}
+
+// nvmePathHead returns the namespace a hidden NVMe path device belongs to:
+// "nvme0c1n1" (subsystem 0, controller 1, namespace 1) is a path of
+// "nvme0n1".
+func nvmePathHead(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "nvme")
+	if !ok {
+		return "", false
+	}
+
+	subsys, rest, ok := strings.Cut(rest, "c")
+	if !ok || !isDigits(subsys) {
+		return "", false
+	}
+
+	ctrl, ns, ok := strings.Cut(rest, "n")
+	if !ok || !isDigits(ctrl) || !isDigits(ns) {
+		return "", false
+	}
+
+	return "nvme" + subsys + "n" + ns, true
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 func (e *Engine) onController(ctl udev.Controller, action udev.Action, now time.Time) []Action {
@@ -320,12 +444,39 @@ func (e *Engine) controllerOf(devpath string) *controllerState {
 	return nil
 }
 
+// ownerOf returns the controller a device belongs to: the one it hangs off
+// in sysfs or, for a multipath NVMe namespace and its partitions, the
+// controller of the namespace's first path.
+func (e *Engine) ownerOf(devpath string) *controllerState {
+	if rest, ok := strings.CutPrefix(devpath, virtualNVMe); ok {
+		// nvme-subsys0/nvme0n1[/nvme0n1p1]
+		parts := strings.Split(rest, "/")
+		if len(parts) >= 2 {
+			return e.controllers[e.nvmePaths[parts[1]]]
+		}
+
+		return nil
+	}
+
+	return e.controllerOf(devpath)
+}
+
 func (e *Engine) onBlock(ev udev.Event, now time.Time) []Action {
 	switch ev.DevType {
 	case "disk":
 		name := ev.DevName
 		if name == "" {
 			name = path.Base(ev.DevPath)
+		}
+
+		if head, ok := nvmePathHead(name); ok {
+			// A hidden path of a shared namespace: it has no device node
+			// and is never probed; it ties the namespace to a controller.
+			if ev.Action == udev.ActionAdd {
+				e.addNVMePath(head, ev.DevPath)
+			}
+
+			return nil
 		}
 
 		switch ev.Action {
@@ -339,7 +490,7 @@ func (e *Engine) onBlock(ev udev.Event, now time.Time) []Action {
 			}
 		case udev.ActionChange:
 			if d, ok := e.disks[name]; ok {
-				d.stale = true
+				e.markChanged(d)
 			}
 		}
 	case "partition":
@@ -360,11 +511,12 @@ func (e *Engine) onBlock(ev udev.Event, now time.Time) []Action {
 			return append(acts, e.addDisk(disk, path.Dir(ev.DevPath), now)...)
 		}
 
-		// The kernel read this partition from the disk's GPT. A probe in
-		// flight reads it too; a finished one that found no STATE (the
-		// disk could not be opened, or was being partitioned) is redone.
-		if !d.probing && (d.probe == nil || len(d.probe.Candidates) == 0) {
-			d.stale = true
+		// The kernel read this partition from the disk's GPT: a finished
+		// probe that found no STATE (the disk could not be opened, or was
+		// being partitioned) is redone, and so is one in flight if it
+		// comes back without STATE.
+		if d.probing || d.probe == nil || len(d.probe.Candidates) == 0 {
+			e.markChanged(d)
 		}
 
 		return acts
@@ -373,11 +525,47 @@ func (e *Engine) onBlock(ev udev.Event, now time.Time) []Action {
 	return nil
 }
 
+// markChanged asks for a disk to be examined again. A probe in flight is
+// not thrown away: if it comes back with a STATE, that result stands (the
+// kernel reads the same partition table); otherwise the disk is probed
+// again at once.
+func (e *Engine) markChanged(d *diskState) {
+	if d.probing {
+		d.changed = true
+
+		return
+	}
+
+	d.stale, d.retryAt = true, time.Time{}
+}
+
+// addNVMePath ties the shared namespace head to the controller of one of its
+// paths (the first one seen).
+func (e *Engine) addNVMePath(head, devpath string) {
+	if _, ok := e.nvmePaths[head]; ok {
+		return
+	}
+
+	c := e.controllerOf(devpath)
+	if c == nil {
+		return
+	}
+
+	e.nvmePaths[head] = c.ctl.DevPath
+
+	if d, ok := e.disks[head]; ok && d.controller == "" {
+		d.controller = c.ctl.DevPath
+		c.disks++
+	}
+}
+
 func (e *Engine) addDisk(name, devpath string, now time.Time) []Action {
 	if d, ok := e.disks[name]; ok {
 		// Seen in sysfs, now announced (or announced again): a disk that
 		// could not be opened yet may open now.
-		d.stale = d.stale || d.probe == nil || d.probe.NotReady
+		if d.probe == nil || d.probe.NotReady {
+			e.markChanged(d)
+		}
 
 		return nil
 	}
@@ -386,7 +574,7 @@ func (e *Engine) addDisk(name, devpath string, now time.Time) []Action {
 	e.disks[name] = d
 
 	where := "no storage controller"
-	if c := e.controllerOf(devpath); c != nil {
+	if c := e.ownerOf(devpath); c != nil {
 		d.controller = c.ctl.DevPath
 		c.disks++
 		where = fmt.Sprintf("%s (%s)", c.ctl.Address, c.ctl.Driver)
@@ -402,6 +590,9 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 	}
 
 	d.probing = false
+	changed := d.changed
+	d.changed = false
+	d.probe = &p
 
 	if p.NotReady {
 		d.notReady++
@@ -410,27 +601,30 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 			d.stale = true
 		}
 
-		d.probe = &p
-
 		return nil
 	}
 
 	d.notReady = 0
-	d.probe = &p
 
-	if p.Error != "" {
+	if failure := probeFailure(p); failure != "" {
 		d.failures++
 		if d.failures < failedAttempts {
 			d.retryAt = now.Add(failedRetry)
 			d.stale = true
 
-			return []Action{warnf("disk %s could not be examined (attempt %d of %d): %s", p.Disk, d.failures, failedAttempts, p.Error)}
+			return []Action{warnf("disk %s could not be examined (attempt %d of %d): %s", p.Disk, d.failures, failedAttempts, failure)}
 		}
 
-		return []Action{warnf("disk %s could not be examined, giving up on it: %s", p.Disk, p.Error)}
+		if p.Error != "" {
+			return []Action{warnf("disk %s could not be examined, giving up on it: %s", p.Disk, failure)}
+		}
+	} else {
+		d.failures = 0
 	}
 
-	d.failures = 0
+	if changed && len(p.Candidates) == 0 {
+		d.stale, d.retryAt = true, time.Time{} // the disk changed under the probe
+	}
 
 	var acts []Action
 
@@ -448,6 +642,23 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 	}
 
 	return acts
+}
+
+// probeFailure says why a probe result cannot be relied on yet: the disk
+// could not be examined, or a partition named STATE on it could not be read.
+// Both are retried before the gate gives up on the disk.
+func probeFailure(p ProbeResult) string {
+	if p.Error != "" {
+		return p.Error
+	}
+
+	for _, c := range p.Candidates {
+		if c.Verdict == blockdev.VerdictUnreadable {
+			return fmt.Sprintf("partition %d named STATE could not be read (%s)", c.Partition, problemSummary(c.Problems))
+		}
+	}
+
+	return ""
 }
 
 func problemSummary(ps []blockdev.Problem) string {
@@ -471,100 +682,145 @@ func (e *Engine) evaluate(now time.Time) []Action {
 
 	deadline := e.start.Add(e.settings.Deadline.D())
 	if !now.Before(deadline) {
-		return e.release(DecisionDeadline, now, nil, fmt.Sprintf("the %s deadline passed: %s; boot continues and Talos decides with what is there", e.settings.Deadline, e.waitingFor(now)))
+		r := e.release(DecisionDeadline, now, nil, fmt.Sprintf("the %s deadline passed: %s; boot continues and Talos decides with what is there", e.settings.Deadline, e.waitingFor(now)))
+		e.released.Unexamined = e.unexamined()
+
+		return r
 	}
 
-	var acts []Action
+	acts, wake := e.scheduleProbes(now)
+	pending := e.pendingDisks(now)
 
-	wake := deadline
-	probing, retrying := false, false
-
-	for _, name := range e.diskNames() {
-		d := e.disks[name]
-
-		switch {
-		case d.probing:
-			probing = true
-		case d.stale && now.Before(d.retryAt):
-			retrying = true
-			wake = earliest(wake, d.retryAt)
-		case d.stale:
-			d.stale, d.probing = false, true
-			probing = true
-
-			acts = append(acts, Action{Kind: ActionProbe, Disk: name})
+	// With a boot-partition hint, the disk holding that partition decides:
+	// its STATE is taken at once, whatever other disks still do, and no
+	// other disk's STATE is taken before it has been examined.
+	if e.settings.BootPartUUID != "" {
+		boot := e.bootDisk()
+		if boot == nil {
+			return append(acts, Action{Kind: ActionWake, At: wake})
 		}
+
+		if len(boot.probe.Candidates) > 0 {
+			return append(acts, e.releaseState(boot.probe.Candidates, now, nil)...)
+		}
+		// The boot disk holds no STATE (installer media): the hint says
+		// nothing more, the rules below apply.
 	}
 
-	// Every probe in flight is awaited before acting on a STATE, so that a
-	// second disk carrying STATE is reported rather than raced past.
-	ready, candidates := e.candidates()
-	if len(candidates) > 0 && ready && !probing {
-		return append(acts, e.releaseState(candidates, now, "")...)
+	if candidates := e.candidates(); len(candidates) > 0 {
+		if e.stateAt.IsZero() {
+			e.stateAt = now
+		}
+
+		graceEnd := e.stateAt.Add(PendingProbeGrace)
+		if len(pending) == 0 || !now.Before(graceEnd) {
+			return append(acts, e.releaseState(candidates, now, pending)...)
+		}
+
+		return append(acts, Action{Kind: ActionWake, At: earliest(wake, graceEnd)})
 	}
 
-	// With a boot-partition hint and no STATE yet, the firmware has read a
-	// disk that the kernel has not shown: wait for it until the deadline.
-	waitBootDisk := e.settings.BootPartUUID != "" && !ready
+	if e.installed != "" {
+		// Talos is installed here: its STATE is on a disk not shown yet.
+		return append(acts, Action{Kind: ActionWake, At: wake})
+	}
 
 	quietAt := e.quietAt()
-	if !probing && !retrying && !now.Before(quietAt) && (len(candidates) > 0 || !waitBootDisk) {
-		if len(candidates) > 0 {
-			return append(acts, e.releaseState(candidates, now, fmt.Sprintf("the boot partition %s never showed up; ", e.settings.BootPartUUID))...)
-		}
+	if len(pending) == 0 && !now.Before(quietAt) {
+		acts = append(acts, e.release(DecisionNoState, now, nil, e.noStateReason(now))...)
+		e.released.Unexamined = e.unexamined()
 
-		return append(acts, e.release(DecisionNoState, now, nil, e.noStateReason(now))...)
+		return acts
 	}
 
-	if !probing && now.Before(quietAt) {
+	if now.Before(quietAt) {
 		wake = earliest(wake, quietAt)
 	}
 
 	return append(acts, Action{Kind: ActionWake, At: wake})
 }
 
-// candidates returns every STATE candidate found so far, and whether they
-// may be acted on at once. Without a boot-partition hint they may. With one,
-// only once the disk holding the boot partition has been examined: if it
-// holds STATE, only its candidates count (any other is stale); if it holds
-// none (booted from installer media, say), the hint says nothing of STATE.
-func (e *Engine) candidates() (bool, []blockdev.Result) {
-	var all, onBoot []blockdev.Result
+// scheduleProbes asks for a probe of every disk that needs one and whose
+// retry time has come, and returns the earliest retry time still ahead, or
+// the deadline when there is none.
+func (e *Engine) scheduleProbes(now time.Time) ([]Action, time.Time) {
+	var acts []Action
 
-	hint := e.settings.BootPartUUID
+	wake := e.start.Add(e.settings.Deadline.D())
 
 	for _, name := range e.diskNames() {
-		p := e.disks[name].probe
-		if p == nil {
-			continue
-		}
+		d := e.disks[name]
 
-		all = append(all, p.Candidates...)
+		switch {
+		case d.probing:
+			if hung := d.probeSince.Add(HungProbeTimeout); now.Before(hung) {
+				wake = earliest(wake, hung)
+			}
+		case !d.stale:
+		case now.Before(d.retryAt):
+			wake = earliest(wake, d.retryAt)
+		default:
+			d.stale, d.probing, d.probeSince = false, true, now
 
-		if hint != "" && slices.Contains(p.PartitionUUIDs, hint) {
-			onBoot = append(onBoot, p.Candidates...)
+			acts = append(acts, Action{Kind: ActionProbe, Disk: name})
 		}
 	}
 
-	if len(onBoot) > 0 {
-		return true, onBoot
-	}
-
-	return hint == "" || e.bootDiskProbed(), all
+	return acts, wake
 }
 
-// bootDiskProbed reports whether a probed disk holds the boot partition.
-func (e *Engine) bootDiskProbed() bool {
-	for _, d := range e.disks {
-		if d.probe != nil && slices.Contains(d.probe.PartitionUUIDs, e.settings.BootPartUUID) {
-			return true
+// pendingDisks names the disks whose examination is under way at now.
+func (e *Engine) pendingDisks(now time.Time) []string {
+	var names []string
+
+	for _, name := range e.diskNames() {
+		if e.disks[name].pending(now) {
+			names = append(names, name)
 		}
 	}
 
-	return false
+	return names
 }
 
-func (e *Engine) releaseState(candidates []blockdev.Result, now time.Time, prefix string) []Action {
+// unexamined names the disks that could not be examined: under way, never
+// opened, or given up on.
+func (e *Engine) unexamined() []string {
+	var names []string
+
+	for _, name := range e.diskNames() {
+		if !e.disks[name].examined() {
+			names = append(names, name)
+		}
+	}
+
+	return names
+}
+
+// candidates returns every STATE candidate on the disks examined so far.
+func (e *Engine) candidates() []blockdev.Result {
+	var all []blockdev.Result
+
+	for _, name := range e.diskNames() {
+		if d := e.disks[name]; d.examined() {
+			all = append(all, d.probe.Candidates...)
+		}
+	}
+
+	return all
+}
+
+// bootDisk returns the examined disk that holds the boot partition, or nil.
+func (e *Engine) bootDisk() *diskState {
+	for _, name := range e.diskNames() {
+		if d := e.disks[name]; d.examined() && slices.Contains(d.probe.PartitionUUIDs, e.settings.BootPartUUID) {
+			return d
+		}
+	}
+
+	return nil
+}
+
+func (e *Engine) releaseState(candidates []blockdev.Result, now time.Time, unexamined []string) []Action {
 	chosen := candidates[0]
 	for _, c := range candidates {
 		if c.Verdict == blockdev.VerdictOK {
@@ -576,16 +832,25 @@ func (e *Engine) releaseState(candidates []blockdev.Result, now time.Time, prefi
 
 	where := fmt.Sprintf("STATE on %s partition %d", path.Base(chosen.Device), chosen.Partition)
 
-	others := ""
+	var notes string
 	if len(candidates) > 1 {
-		others = fmt.Sprintf("; %d partitions are named STATE (a swapped disk?), Talos may pick any of them", len(candidates))
+		notes += fmt.Sprintf("; %d partitions are named STATE (a swapped disk?), Talos may pick any of them", len(candidates))
 	}
 
+	if len(unexamined) > 0 {
+		notes += fmt.Sprintf("; not waiting longer than %s for %s, still being examined: a second STATE there would go unseen", PendingProbeGrace, strings.Join(unexamined, ", "))
+	}
+
+	var acts []Action
 	if chosen.Verdict == blockdev.VerdictOK {
-		return e.release(DecisionStateVerified, now, &chosen, fmt.Sprintf("%s%s verified (%s) at %s: %s%s", prefix, where, chosen.Content, e.since(now), chosen.Outlook(), others))
+		acts = e.release(DecisionStateVerified, now, &chosen, fmt.Sprintf("%s verified (%s) at %s: %s%s", where, chosen.Content, e.since(now), chosen.Outlook(), notes))
+	} else {
+		acts = e.release(DecisionStateInvalid, now, &chosen, fmt.Sprintf("%s is %s (%s): %s%s", where, chosen.Verdict, problemSummary(chosen.Problems), chosen.Outlook(), notes))
 	}
 
-	return e.release(DecisionStateInvalid, now, &chosen, fmt.Sprintf("%s%s is %s (%s): %s%s", prefix, where, chosen.Verdict, problemSummary(chosen.Problems), chosen.Outlook(), others))
+	e.released.Unexamined = unexamined
+
+	return acts
 }
 
 func (e *Engine) release(d Decision, now time.Time, state *blockdev.Result, reason string) []Action {
@@ -628,6 +893,8 @@ func (c *controllerState) window() time.Duration {
 }
 
 func (e *Engine) noStateReason(now time.Time) string {
+	unexamined := e.unexamined()
+
 	if len(e.controllers) == 0 {
 		return fmt.Sprintf("no storage controller appeared within %s and no disk holds STATE: Talos is not installed here, it will boot into maintenance mode", NoControllerGrace)
 	}
@@ -639,15 +906,7 @@ func (e *Engine) noStateReason(now time.Time) string {
 		parts = append(parts, fmt.Sprintf("%s (%s, %d disk(s)) quiet since %s, window %s", c.ctl.Address, orNone(c.ctl.Driver), c.disks, e.since(c.last), c.window().Round(time.Millisecond)))
 	}
 
-	var unexamined []string
-
-	for _, name := range e.diskNames() {
-		if p := e.disks[name].probe; p == nil || p.NotReady || p.Error != "" {
-			unexamined = append(unexamined, name)
-		}
-	}
-
-	verdict := "Talos is not installed here, it will boot into maintenance mode"
+	verdict := "no evidence that Talos is installed (no boot partition hint, no BOOT_IMAGE of an installed Talos): Talos is not installed here, it will boot into maintenance mode"
 	if len(unexamined) > 0 {
 		verdict = fmt.Sprintf("%d disk(s) could not be examined (%s), so STATE may be there unseen; Talos will look for itself", len(unexamined), strings.Join(unexamined, ", "))
 	}
@@ -660,14 +919,18 @@ func (e *Engine) noStateReason(now time.Time) string {
 func (e *Engine) waitingFor(now time.Time) string {
 	var parts []string
 
-	for _, name := range e.diskNames() {
-		if d := e.disks[name]; d.probing || d.stale {
-			parts = append(parts, "disk "+name+" could not be examined")
-		}
+	for _, name := range e.unexamined() {
+		parts = append(parts, "disk "+name+" could not be examined")
 	}
 
-	if e.settings.BootPartUUID != "" && !e.bootDiskProbed() {
+	if e.settings.BootPartUUID != "" && e.bootDisk() == nil {
 		parts = append(parts, "boot partition "+e.settings.BootPartUUID+" never appeared")
+
+		if c := e.candidates(); len(c) > 0 {
+			parts = append(parts, fmt.Sprintf("a STATE on %s partition %d is not on the boot disk and was not taken (a leftover disk?)", path.Base(c[0].Device), c[0].Partition))
+		}
+	} else if e.installed != "" {
+		parts = append(parts, "no STATE appeared although Talos is installed here ("+e.installed+")")
 	}
 
 	if q := e.quietAt(); now.Before(q) {

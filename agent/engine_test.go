@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,87 @@ func stateOn(disk string, verdict blockdev.Verdict, uuids ...string) ProbeResult
 
 func blankDisk(uuids ...string) ProbeResult { return ProbeResult{PartitionUUIDs: uuids} }
 
+func withDisk(disk string, p ProbeResult) ProbeResult {
+	p.Disk = disk
+
+	return p
+}
+
+// unreadableState is a disk whose partition named STATE could not be read.
+func unreadableState(disk string) ProbeResult {
+	p := stateOn(disk, blockdev.VerdictOK)
+	p.Disk = disk
+	p.Candidates[0].Verdict = blockdev.VerdictUnreadable
+	p.Candidates[0].Problems = []blockdev.Problem{{Code: blockdev.CodeUnreadable, Severity: blockdev.SeverityError, Message: "input/output error"}}
+
+	return p
+}
+
+// hangs makes the probes of the named disks never complete.
+func hangs(names ...string) ProbeTime {
+	return func(disk string, _ time.Duration) time.Duration {
+		if slices.Contains(names, disk) {
+			return -1
+		}
+
+		return probeLatency
+	}
+}
+
+// slow makes the probes of one disk take d.
+func slow(name string, d time.Duration) ProbeTime {
+	return func(disk string, _ time.Duration) time.Duration {
+		if disk == name {
+			return d
+		}
+
+		return probeLatency
+	}
+}
+
+// multipathNVMe is a namespace shared by two controllers of one subsystem
+// appearing at at: its hidden paths under the PCI controller, then the
+// namespace under /devices/virtual/nvme-subsystem, with its partitions when
+// talos is set.
+func multipathNVMe(at time.Duration, talos bool) []TimedInput {
+	ns := "/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1"
+	ins := []TimedInput{
+		at0(at, blockEvent(udev.ActionAdd, nvmeCtl+"/nvme/nvme0/nvme0c0n1", "disk", nil)),
+		at0(at, blockEvent(udev.ActionAdd, "/devices/virtual/nvme-subsystem/nvme-subsys0/nvme1/nvme0c1n1", "disk", nil)),
+		at0(at, blockEvent(udev.ActionAdd, ns, "disk", nil)),
+	}
+
+	if talos {
+		for i, part := range []string{"EFI", "BIOS", "BOOT", "META", "STATE", "EPHEMERAL"} {
+			n := fmt.Sprint(i + 1)
+			ins = append(ins, at0(at+time.Duration(i+1)*time.Millisecond,
+				blockEvent(udev.ActionAdd, ns+"/nvme0n1p"+n, "partition", map[string]string{"PARTN": n, "PARTNAME": part})))
+		}
+	}
+
+	return ins
+}
+
+// rescans adds, every second until end, what a sysfs rescan lists: every
+// device timeline added, again, as sysfs add events.
+func rescans(timeline []TimedInput, end time.Duration) []TimedInput {
+	out := append([]TimedInput(nil), timeline...)
+
+	for at := time.Second; at < end; at += time.Second {
+		for _, in := range timeline {
+			if in.Event == nil || time.Duration(in.AtMS)*time.Millisecond > at {
+				continue
+			}
+
+			ev := *in.Event
+			ev.Action, ev.Source = udev.ActionAdd, udev.SourceSysfs
+			out = append(out, at0(at, ev))
+		}
+	}
+
+	return out
+}
+
 const (
 	probeLatency = 20 * time.Millisecond
 	bootUUID     = "9c6f2a3e-0d8e-4b7a-9f4f-2a51c0ffee01"
@@ -127,9 +209,13 @@ func TestEngineScenarios(t *testing.T) {
 		settings func(*Settings)
 		timeline []TimedInput
 		disks    disks
+		oracle   Oracle    // instead of disks, when a disk's answer changes
+		probe    ProbeTime // instead of probeLatency for every probe
 		decision Decision
 		at       time.Duration
 		reason   string // a fragment the reason must carry
+		// unexamined are the disks the release must name as unexamined.
+		unexamined []string
 	}
 
 	var scenarios []scenario
@@ -141,6 +227,11 @@ func TestEngineScenarios(t *testing.T) {
 			decision: DecisionStateVerified, at: at + probeLatency, reason: "STATE on sda partition 5 verified",
 		})
 	}
+
+	// A blank logical drive at 0.5s, the STATE one 12s later on the same
+	// controller.
+	secondVolume := join(boot(megaraidBind(megaraid)), diskArrives(sec(0.5), megaraid, "sda"), diskArrives(sec(12.5), megaraid, "sdb"))
+	secondVolumeDisks := disks{"sda": {0, blankDisk()}, "sdb": {0, stateOn("sdb", blockdev.VerdictOK)}}
 
 	tl90, d90 := lateState(sec(90))
 	tl90Hint, d90Hint := lateState(sec(90))
@@ -222,11 +313,28 @@ func TestEngineScenarios(t *testing.T) {
 			decision: DecisionStateVerified, at: sec(20) + probeLatency, reason: "sdb",
 		},
 		scenario{
-			name:     "boot hint wrong: the hinted partition never appears, STATE released once quiet",
+			name:     "boot hint whose disk never appears: a STATE elsewhere is not taken before the deadline",
 			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(0.5), megaraid, "sda")),
 			disks:    disks{"sda": {0, stateOn("sda", blockdev.VerdictOK)}},
 			settings: func(s *Settings) { s.BootPartUUID = bootUUID },
-			decision: DecisionStateVerified, at: sec(0.5) + 6*time.Millisecond + sec(8), reason: "never showed up",
+			decision: DecisionDeadline, at: DefaultDeadline, reason: "is not on the boot disk and was not taken",
+		},
+		scenario{
+			name: "boot hint on a megaraid disk shown late: a leftover Talos disk on AHCI does not win",
+			timeline: join(boot(megaraidBind(megaraid), pci(ahciCtl, "ahci", "10601", "8086:2922")),
+				diskArrives(sec(0.3), ahciCtl, "sda"), diskArrives(sec(15), megaraid, "sdb")),
+			disks:    disks{"sda": {0, stateOn("sda", blockdev.VerdictOK, "0ld0ld00-0000-4000-8000-000000000001")}, "sdb": {0, stateOn("sdb", blockdev.VerdictOK, bootUUID)}},
+			settings: func(s *Settings) { s.BootPartUUID = bootUUID },
+			decision: DecisionStateVerified, at: sec(15) + probeLatency, reason: "STATE on sdb",
+		},
+		scenario{
+			name: "boot hint: the boot disk's STATE is taken at once, a hung disk beside it does not matter",
+			timeline: join(boot(megaraidBind(megaraid)),
+				diskArrives(sec(0.5), megaraid, "sda"), diskArrives(sec(0.5), megaraid, "sdb")),
+			disks:    disks{"sda": {0, blankDisk()}, "sdb": {0, stateOn("sdb", blockdev.VerdictOK, bootUUID)}},
+			probe:    hangs("sda"),
+			settings: func(s *Settings) { s.BootPartUUID = bootUUID },
+			decision: DecisionStateVerified, at: sec(0.5) + probeLatency, reason: "STATE on sdb",
 		},
 		scenario{
 			name:     "boot hint on installer media without STATE: STATE elsewhere counts at once",
@@ -260,7 +368,7 @@ func TestEngineScenarios(t *testing.T) {
 
 				return ins
 			}(),
-			disks:    disks{},
+			oracle:   func(disk string, _ time.Duration) ProbeResult { return withDisk(disk, blankDisk()) },
 			decision: DecisionDeadline, at: DefaultDeadline, reason: "deadline passed",
 		},
 		scenario{
@@ -268,12 +376,14 @@ func TestEngineScenarios(t *testing.T) {
 			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(1), megaraid, "sda")),
 			disks:    disks{},
 			decision: DecisionNoState, at: sec(1) + 6*time.Millisecond + sec(8), reason: "1 disk(s) could not be examined (sda)",
+			unexamined: []string{"sda"},
 		},
 		scenario{
 			name:     "a disk whose reads fail is tried again, then given up",
 			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(1), megaraid, "sda")),
 			disks:    disks{"sda": {0, ProbeResult{Error: "failed to read the partition table: input/output error"}}},
 			decision: DecisionNoState, at: sec(1) + 6*time.Millisecond + sec(8), reason: "could not be examined (sda)",
+			unexamined: []string{"sda"},
 		},
 		scenario{
 			name:     "a disk that cannot be opened at first (ENXIO), then verifies",
@@ -295,6 +405,120 @@ func TestEngineScenarios(t *testing.T) {
 			decision: DecisionNoState, at: sec(0.2) + 6*time.Millisecond + sec(3), reason: "window 3s",
 		},
 		scenario{
+			name:     "GRUB evidence: a second logical drive 12s after the first on the same controller is waited for",
+			timeline: secondVolume,
+			disks:    secondVolumeDisks,
+			settings: func(s *Settings) { s.BootImage = "/A/vmlinuz" },
+			decision: DecisionStateVerified, at: sec(12.5) + probeLatency, reason: "STATE on sdb",
+		},
+		scenario{
+			name:     "no evidence: the same second logical drive is missed after the controller's 8s window (documented limit)",
+			timeline: secondVolume,
+			disks:    secondVolumeDisks,
+			decision: DecisionNoState, at: sec(0.506) + sec(8), reason: "no evidence that Talos is installed",
+		},
+		scenario{
+			name:     "an ISO's BOOT_IMAGE is no evidence",
+			timeline: secondVolume,
+			disks:    secondVolumeDisks,
+			settings: func(s *Settings) { s.BootImage = "/boot/vmlinuz" },
+			decision: DecisionNoState, at: sec(0.506) + sec(8),
+		},
+		scenario{
+			name:     "GRUB evidence and no STATE ever: never no-state, the deadline releases",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(0.5), megaraid, "sda")),
+			disks:    disks{"sda": {0, blankDisk()}},
+			settings: func(s *Settings) { s.BootImage = "(hd0,gpt3)/B/vmlinuz" },
+			decision: DecisionDeadline, at: DefaultDeadline, reason: "Talos is installed here",
+		},
+		scenario{
+			name:     "GRUB evidence: a controller shown 30s late with STATE",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(0.5), megaraid, "sda"), boot(), []TimedInput{at0(sec(30), megaraidBind(megaraid2))}, diskArrives(sec(31), megaraid2, "sdb")),
+			disks:    disks{"sda": {0, blankDisk()}, "sdb": {0, stateOn("sdb", blockdev.VerdictOK)}},
+			settings: func(s *Settings) { s.BootImage = "/A/vmlinuz" },
+			decision: DecisionStateVerified, at: sec(31) + probeLatency,
+		},
+		scenario{
+			name:     "a hung disk beside a verified STATE holds the boot for the grace only, and is named",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(0.5), megaraid, "sda"), diskArrives(sec(0.5), megaraid, "sdb")),
+			disks:    disks{"sda": {0, stateOn("sda", blockdev.VerdictOK)}, "sdb": {0, blankDisk()}},
+			probe:    hangs("sdb"),
+			decision: DecisionStateVerified, at: sec(0.5) + probeLatency + PendingProbeGrace, reason: "still being examined",
+			unexamined: []string{"sdb"},
+		},
+		scenario{
+			name:     "a slow disk within the grace is waited for, and its second STATE reported",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(0.5), megaraid, "sda"), diskArrives(sec(0.5), megaraid, "sdb")),
+			disks:    disks{"sda": {0, stateOn("sda", blockdev.VerdictOK)}, "sdb": {0, stateOn("sdb", blockdev.VerdictOK)}},
+			probe:    slow("sdb", sec(1.5)),
+			decision: DecisionStateVerified, at: sec(0.5) + sec(1.5), reason: "2 partitions are named STATE",
+		},
+		scenario{
+			name:     "a hung disk and no STATE, no evidence: given up after the hung-probe timeout, not the deadline",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(0.5), megaraid, "sda")),
+			disks:    disks{"sda": {0, blankDisk()}},
+			probe:    hangs("sda"),
+			decision: DecisionNoState, at: sec(0.5) + HungProbeTimeout, reason: "could not be examined (sda)",
+			unexamined: []string{"sda"},
+		},
+		scenario{
+			name:     "a STATE whose reads fail at first is read again before any verdict",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(1), megaraid, "sda")),
+			oracle: func(disk string, at time.Duration) ProbeResult {
+				if at < sec(1.5) {
+					return unreadableState(disk)
+				}
+
+				return withDisk(disk, stateOn(disk, blockdev.VerdictOK))
+			},
+			decision: DecisionStateVerified, at: sec(1) + probeLatency + failedRetry + probeLatency,
+		},
+		scenario{
+			name:     "a STATE that stays unreadable is state-invalid after the retries",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(1), megaraid, "sda")),
+			oracle:   func(disk string, _ time.Duration) ProbeResult { return unreadableState(disk) },
+			decision: DecisionStateInvalid, at: sec(1) + 3*probeLatency + 2*failedRetry, reason: "unreadable",
+		},
+		scenario{
+			name: "a change uevent during the probe does not throw its STATE away",
+			timeline: join(boot(megaraidBind(megaraid)), diskArrives(sec(1), megaraid, "sda"),
+				[]TimedInput{at0(sec(1.010), blockEvent(udev.ActionChange, diskPath(megaraid, "sda"), "disk", nil))}),
+			disks:    disks{"sda": {0, stateOn("sda", blockdev.VerdictOK)}},
+			decision: DecisionStateVerified, at: sec(1) + probeLatency,
+		},
+		scenario{
+			name: "a change uevent during a probe that found nothing gets the disk probed again at once",
+			timeline: join(boot(megaraidBind(megaraid)),
+				[]TimedInput{at0(sec(1), blockEvent(udev.ActionAdd, diskPath(megaraid, "sda"), "disk", nil)),
+					at0(sec(1.010), blockEvent(udev.ActionChange, diskPath(megaraid, "sda"), "disk", nil))}),
+			oracle: func(disk string, at time.Duration) ProbeResult {
+				if at < sec(1.005) {
+					return withDisk(disk, blankDisk()) // read before the new partition table
+				}
+
+				return withDisk(disk, stateOn(disk, blockdev.VerdictOK))
+			},
+			decision: DecisionStateVerified, at: sec(1) + 2*probeLatency,
+		},
+		scenario{
+			name:     "STATE on a multipath NVMe namespace (under /devices/virtual/nvme-subsystem)",
+			timeline: join(boot(megaraidBind(megaraid), pci(nvmeCtl, "nvme", "10802", "144d:a808")), multipathNVMe(sec(0.3), true)),
+			disks:    disks{"nvme0n1": {0, stateOn("nvme0n1", blockdev.VerdictOK)}},
+			decision: DecisionStateVerified, at: sec(0.3) + probeLatency, reason: "STATE on nvme0n1",
+		},
+		scenario{
+			name:     "a blank multipath NVMe namespace counts as its controller's disk: the short NVMe window",
+			timeline: join(boot(pci(nvmeCtl, "nvme", "10802", "144d:a808")), multipathNVMe(sec(0.3), false)),
+			disks:    disks{"nvme0n1": {0, blankDisk()}},
+			decision: DecisionNoState, at: sec(0.3) + sec(2), reason: "1 disk(s)) quiet since +0.3s",
+		},
+		scenario{
+			name:     "without a uevent socket, sysfs rescans that find nothing new do not reopen the windows",
+			timeline: rescans(join(boot(megaraidBind(megaraid)), diskArrives(sec(0.2), megaraid, "sda")), sec(60)),
+			disks:    disks{"sda": {0, blankDisk()}},
+			decision: DecisionNoState, at: sec(0.206) + sec(8), reason: "Talos is not installed here",
+		},
+		scenario{
 			name: "disabled", settings: func(s *Settings) { s.Disabled = true }, timeline: tl90, disks: d90,
 			decision: DecisionDisabled, at: 0,
 		},
@@ -307,7 +531,17 @@ func TestEngineScenarios(t *testing.T) {
 				sc.settings(&settings)
 			}
 
-			sim := Simulate(settings, sc.timeline, sc.disks.oracle, probeLatency)
+			oracle := sc.oracle
+			if oracle == nil {
+				oracle = sc.disks.oracle
+			}
+
+			var opts []SimOption
+			if sc.probe != nil {
+				opts = append(opts, WithProbeTime(sc.probe))
+			}
+
+			sim := Simulate(settings, sc.timeline, oracle, probeLatency, opts...)
 			r := sim.Release
 
 			if r.Decision != sc.decision || r.AtMS != sc.at.Milliseconds() {
@@ -316,6 +550,10 @@ func TestEngineScenarios(t *testing.T) {
 
 			if !strings.Contains(r.Reason, sc.reason) {
 				t.Fatalf("reason %q lacks %q", r.Reason, sc.reason)
+			}
+
+			if !slices.Equal(r.Unexamined, sc.unexamined) {
+				t.Fatalf("unexamined disks %q, want %q", r.Unexamined, sc.unexamined)
 			}
 		})
 	}

@@ -57,3 +57,22 @@ func parseLoaderDevicePartUUID(data []byte) (string, error) {
 
 	return s, nil
 }
+
+// IsInstalledBootImage reports whether a BOOT_IMAGE= value names the kernel
+// of an installed Talos: Talos's GRUB configuration boots /A/vmlinuz or
+// /B/vmlinuz from its BOOT partition, and GRUB's Linux loader puts the
+// path, with the GRUB device when one was named ("(hd0,gpt3)/A/vmlinuz"),
+// first on the kernel command line. Installer media and network boots load
+// other paths or none. Sources are in docs/installed-evidence.md.
+func IsInstalledBootImage(image string) bool {
+	if strings.HasPrefix(image, "(") {
+		_, rest, ok := strings.Cut(image, ")")
+		if !ok {
+			return false
+		}
+
+		image = rest
+	}
+
+	return image == "/A/vmlinuz" || image == "/B/vmlinuz"
+}

@@ -38,6 +38,9 @@ type Settings struct {
 	// BootPartUUID is the partition UUID the firmware booted from
 	// (efivarfs LoaderDevicePartUUID), lower case; "" when unknown.
 	BootPartUUID string `json:"boot_part_uuid,omitempty"`
+	// BootImage is the BOOT_IMAGE= argument GRUB puts on the kernel command
+	// line (the kernel it loaded), "" when there is none.
+	BootImage string `json:"boot_image,omitempty"`
 	// Profiles pick the quiet window per driver.
 	Profiles Profiles `json:"-"`
 }
@@ -45,6 +48,19 @@ type Settings struct {
 // DefaultSettings are the settings without any kernel argument.
 func DefaultSettings() Settings {
 	return Settings{Deadline: Duration(DefaultDeadline), Profiles: BuiltinProfiles}
+}
+
+// InstalledEvidence says why the settings show that Talos is installed on
+// this machine, or "" when they do not. The evidence is BOOT_IMAGE naming a
+// kernel of an installed Talos (see IsInstalledBootImage). A boot-partition
+// hint alone is not evidence, since installer media set it too; the engine
+// treats it separately (the disk holding it must be examined first).
+func (s Settings) InstalledEvidence() string {
+	if IsInstalledBootImage(s.BootImage) {
+		return "BOOT_IMAGE=" + s.BootImage + ": GRUB loaded the kernel of an installed Talos"
+	}
+
+	return ""
 }
 
 // Note is something worth telling the operator about the kernel command line.
@@ -92,6 +108,8 @@ func ApplyCmdline(s *Settings, cmdline string) []Note {
 			warn("%s is misspelled and Talos ignores it: the argument is talos.device.settle_time (singular)", arg)
 		case "talos.device.settle_time":
 			notes = append(notes, Note{Message: fmt.Sprintf("%s adds a fixed wait after udevd settles on every boot; raid-settle already waits for STATE, so it can be removed", arg)})
+		case "BOOT_IMAGE":
+			s.BootImage = value
 		case "udev.event_timeout", "rd.udev.event_timeout":
 			if d, err := parseSeconds(value); err == nil && d > 0 {
 				eventTimeout = d

@@ -20,6 +20,11 @@ func TestApplyCmdline(t *testing.T) {
 	}{
 		{name: "defaults", cmdline: "console=ttyS0 talos.platform=metal", want: Settings{Deadline: Duration(DefaultDeadline)}},
 		{
+			name:    "GRUB's BOOT_IMAGE is recorded",
+			cmdline: "BOOT_IMAGE=(hd0,gpt3)/A/vmlinuz talos.platform=metal console=ttyS0",
+			want:    Settings{Deadline: Duration(DefaultDeadline), BootImage: "(hd0,gpt3)/A/vmlinuz"},
+		},
+		{
 			name:    "all raid_settle keys",
 			cmdline: "raid_settle.timeout=90 raid_settle.quiet=4.5s raid_settle.disable=1 raid_settle.debug",
 			want:    Settings{Deadline: Seconds(90), Quiet: Seconds(4.5), Disabled: true, Debug: true},
@@ -214,6 +219,31 @@ func TestLoggerRecords(t *testing.T) {
 	for _, l := range lines {
 		if len(l) > 1024 {
 			t.Fatalf("a record of %d bytes exceeds the kernel's limit", len(l))
+		}
+	}
+}
+
+func TestInstalledBootImage(t *testing.T) {
+	for image, installed := range map[string]bool{
+		"/A/vmlinuz":              true,
+		"/B/vmlinuz":              true,
+		"(hd0,gpt3)/A/vmlinuz":    true,
+		"(hd1,gpt3)/B/vmlinuz":    true,
+		"":                        false,
+		"/boot/vmlinuz":           false, // installer media
+		"/A/vmlinuz.old":          false,
+		"/C/vmlinuz":              false,
+		"(hd0,gpt3/A/vmlinuz":     false,
+		"(tftp,10.0.0.1)/vmlinuz": false, // GRUB network boot
+		"/a/vmlinuz":              false,
+	} {
+		if got := IsInstalledBootImage(image); got != installed {
+			t.Errorf("IsInstalledBootImage(%q) = %t, want %t", image, got, installed)
+		}
+
+		s := Settings{BootImage: image}
+		if ev := s.InstalledEvidence(); (ev != "") != installed {
+			t.Errorf("InstalledEvidence with BOOT_IMAGE=%q = %q", image, ev)
 		}
 	}
 }

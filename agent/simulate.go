@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"time"
 )
@@ -38,11 +40,30 @@ var simEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // maxSimSteps guards Simulate against an engine that never settles.
 const maxSimSteps = 1_000_000
 
+// ProbeTime gives the time a probe of disk, asked for at offset at, takes in
+// a simulation; a negative time means the probe never completes (a read
+// stuck in the kernel).
+type ProbeTime func(disk string, at time.Duration) time.Duration
+
+// SimOption changes how Simulate answers probes.
+type SimOption func(*simOptions)
+
+type simOptions struct{ probeTime ProbeTime }
+
+// WithProbeTime makes each probe take the time t gives instead of the fixed
+// latency Simulate was given.
+func WithProbeTime(t ProbeTime) SimOption { return func(o *simOptions) { o.probeTime = t } }
+
 // Simulate runs an engine with settings over timeline on a simulated clock.
 // Each probe the engine asks for is answered by oracle after probeLatency;
 // with a nil oracle (replaying a recorded gate) probe requests are dropped
 // and the timeline's own probe results stand in for them.
-func Simulate(settings Settings, timeline []TimedInput, oracle Oracle, probeLatency time.Duration) Simulation {
+func Simulate(settings Settings, timeline []TimedInput, oracle Oracle, probeLatency time.Duration, opts ...SimOption) Simulation {
+	o := simOptions{probeTime: func(string, time.Duration) time.Duration { return probeLatency }}
+	for _, opt := range opts {
+		opt(&o)
+	}
+
 	e := NewEngine(settings, simEpoch)
 	queue := append([]TimedInput(nil), timeline...)
 	sort.SliceStable(queue, func(i, j int) bool { return queue[i].AtMS < queue[j].AtMS })
@@ -64,9 +85,11 @@ func Simulate(settings Settings, timeline []TimedInput, oracle Oracle, probeLate
 			case ActionProbe:
 				sim.Probes++
 
-				if oracle != nil {
-					res := oracle(a.Disk, now.Sub(simEpoch))
-					pending = append(pending, TimedInput{AtMS: now.Add(probeLatency).Sub(simEpoch).Milliseconds(), Input: Input{Kind: InputProbe, Probe: &res}})
+				at := now.Sub(simEpoch)
+				if took := o.probeTime(a.Disk, at); oracle != nil && took >= 0 {
+					res := oracle(a.Disk, at)
+					pending = append(pending, TimedInput{AtMS: now.Add(took).Sub(simEpoch).Milliseconds(), Input: Input{Kind: InputProbe, Probe: &res}})
+					slices.SortStableFunc(pending, func(a, b TimedInput) int { return cmp.Compare(a.AtMS, b.AtMS) })
 				}
 			}
 		}
