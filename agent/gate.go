@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,8 +72,13 @@ type Gate struct {
 	// OpenMonitor opens the uevent source; it must be listening when it
 	// returns, before sysfs is scanned.
 	OpenMonitor func() (eventSource, error)
-	// Probe verifies one whole disk.
+	// Probe verifies one whole disk. When nil, the gate probes through a
+	// child process running WorkerBinary (see ProbeWorker), or in its own
+	// process if that cannot start.
 	Probe func(ctx context.Context, disk string) ProbeResult
+	// WorkerBinary is the raid-settle executable whose `probe-worker`
+	// command runs the probes; "" probes in the gate's own process.
+	WorkerBinary string
 }
 
 // markerName is created under RunDir by the first run; later runs see it
@@ -82,7 +88,8 @@ const markerName = "gate.started"
 // reportName is the report's file name under RunDir.
 const reportName = "report.json"
 
-// NewGate returns a gate with production defaults.
+// NewGate returns a gate with production defaults. Its Log is nil until Run
+// opens the kernel log, unless the caller sets one.
 func NewGate(version string) *Gate {
 	g := &Gate{
 		Version:    version,
@@ -93,11 +100,13 @@ func NewGate(version string) *Gate {
 		ProfileDir: "/usr/local/lib/raid-settle/profiles",
 		Now:        time.Now,
 	}
-	g.Log = OpenKmsg(filepath.Join(g.DevRoot, "kmsg"), os.Stderr)
 	g.OpenMonitor = func() (eventSource, error) {
 		return udev.OpenMonitor(udev.MonitorOptions{SysRoot: g.SysRoot, Now: g.Now, Log: g.Log.Warning})
 	}
-	g.Probe = g.probeDisk
+
+	if exe, err := os.Executable(); err == nil {
+		g.WorkerBinary = exe
+	}
 
 	return g
 }
@@ -108,6 +117,10 @@ func NewGate(version string) *Gate {
 // the reason a node fails to boot.
 func (g *Gate) Run(ctx context.Context) (rep *Report) {
 	start := g.Now()
+
+	if g.Log == nil {
+		g.Log = OpenKmsg(filepath.Join(g.DevRoot, "kmsg"), os.Stderr)
+	}
 
 	defer func() {
 		if r := recover(); r != nil {
@@ -202,7 +215,12 @@ func (g *Gate) settings(rep *Report) Settings {
 		boot = s.BootPartUUID
 	}
 
-	g.Log.Notice("%s started: deadline %s, quiet window %s, boot partition %s, disabled %t", g.Version, s.Deadline, quiet, boot, s.Disabled)
+	installed := "none"
+	if ev := s.InstalledEvidence(); ev != "" {
+		installed = ev
+	}
+
+	g.Log.Notice("%s started: deadline %s, quiet window %s, boot partition %s, disabled %t, installed-node evidence %s", g.Version, s.Deadline, quiet, boot, s.Disabled, installed)
 
 	for _, n := range notes {
 		rep.Notes = append(rep.Notes, n.Message)
@@ -217,106 +235,84 @@ func (g *Gate) settings(rep *Report) Settings {
 	return s
 }
 
+// holding is one run of the gate's loop: the engine and what surrounds it
+// until the release.
+type holding struct {
+	g      *Gate
+	ctx    context.Context
+	engine *Engine
+	rep    *Report
+	start  time.Time
+	timer  *time.Timer
+	probes chan ProbeResult
+	probe  func(ctx context.Context, disk string) ProbeResult
+	// events is nil without a monitor (sysfs rescans stand in for it).
+	events chan udev.Event
+	// closers release the monitor and the probe worker at the end.
+	closers []func()
+}
+
 // hold runs the engine until it releases, with a bound of its own in case
 // anything around the engine stalls.
 func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time.Time) {
 	ctx, cancel := context.WithDeadline(ctx, start.Add(rep.Settings.Deadline.D()+time.Second))
 	defer cancel()
 
-	var events chan udev.Event // nil without a monitor: sysfs rescans stand in
+	h := &holding{g: g, ctx: ctx, engine: engine, rep: rep, start: start, timer: time.NewTimer(time.Hour), probes: make(chan ProbeResult, 64)}
+	defer h.timer.Stop()
 
-	probes := make(chan ProbeResult, 64)
-
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-
-	feed := func(in Input) {
-		now := g.Now()
-		rep.Timeline = append(rep.Timeline, TimedInput{AtMS: now.Sub(start).Milliseconds(), Input: in})
-
-		for _, a := range engine.Step(in, now) {
-			g.act(ctx, a, now, start, rep, timer, probes)
+	defer func() {
+		for _, c := range h.closers {
+			c()
 		}
-	}
-
-	feedEvent := func(ev udev.Event) {
-		if rep.Settings.Debug {
-			g.Log.Notice("uevent %s %s %s %s", ev.Action, ev.Subsystem, ev.DevType, ev.DevPath)
-		}
-
-		feed(Input{Kind: InputEvent, Event: &ev})
-	}
+	}()
 
 	if rep.Settings.Disabled {
-		feed(Input{Kind: InputTick})
+		h.feed(Input{Kind: InputTick})
 
 		return
 	}
 
 	// Listen first, then scan sysfs: nothing falls between the two.
-	monitor, err := g.OpenMonitor()
-	if err != nil {
-		rep.Errors = append(rep.Errors, fmt.Sprintf("uevent monitor: %v", err))
-		g.Log.Warning("cannot listen to uevents (%v): relying on sysfs rescans", err)
-	} else {
-		defer func() {
-			rep.Overflows, rep.Rejected = monitor.Overflows(), monitor.Rejected()
-			monitor.Close() //nolint:errcheck
-		}()
+	monitorDown := h.startMonitor()
 
-		events = make(chan udev.Event, 4096)
-
-		go func() {
-			if err := monitor.Run(ctx, events); err != nil && ctx.Err() == nil {
-				g.Log.Warning("uevent monitor stopped: %v", err)
-			}
-		}()
+	h.probe = g.Probe
+	if h.probe == nil {
+		h.probe = h.startProbing()
 	}
 
-	g.coldplug(feed, rep)
+	g.coldplug(h.feed, rep)
 
 	rescan := time.NewTicker(time.Second)
 	defer rescan.Stop()
 
 	for engine.Released() == nil {
 		select {
-		case ev, ok := <-events:
+		case ev, ok := <-h.events:
 			if !ok {
-				events = nil // the monitor ended: the rescans carry on
+				h.events = nil // the monitor ended: the rescans carry on
 
 				continue
 			}
 
-			feedEvent(ev)
-		case p := <-probes:
+			h.feedEvent(ev)
+		case <-monitorDown:
+			h.events, monitorDown = nil, nil
+		case p := <-h.probes:
 			// Uevents already received come first: the timeline then shows
 			// the kernel's view before a decision that rests on the probe.
-			for pending := true; pending && events != nil; {
-				select {
-				case ev, ok := <-events:
-					if !ok {
-						events, pending = nil, false
-
-						break
-					}
-
-					feedEvent(ev)
-				default:
-					pending = false
-				}
-			}
-
-			feed(Input{Kind: InputProbe, Probe: &p})
-		case <-timer.C:
-			feed(Input{Kind: InputTick})
+			h.drainEvents()
+			h.feed(Input{Kind: InputProbe, Probe: &p})
+		case <-h.timer.C:
+			h.feed(Input{Kind: InputTick})
 		case <-rescan.C:
-			if events == nil {
-				g.coldplug(feed, rep)
+			if h.events == nil {
+				g.coldplug(h.feed, rep)
 			}
 		case <-ctx.Done():
 			// The engine's deadline is earlier than this one, so only a
 			// stalled loop gets here; the tick releases on the deadline.
-			feed(Input{Kind: InputTick})
+			h.feed(Input{Kind: InputTick})
 
 			if engine.Released() == nil {
 				g.Log.Warning("engine did not release at its deadline; letting boot continue")
@@ -324,6 +320,134 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 				return
 			}
 		}
+	}
+}
+
+// startMonitor opens the uevent source and runs it on its own goroutine. The
+// channel it returns is closed if that goroutine panics; the rescans then
+// stand in for the monitor.
+func (h *holding) startMonitor() <-chan struct{} {
+	down := make(chan struct{})
+
+	monitor, err := h.g.OpenMonitor()
+	if err != nil {
+		h.rep.Errors = append(h.rep.Errors, fmt.Sprintf("uevent monitor: %v", err))
+		h.g.Log.Warning("cannot listen to uevents (%v): relying on sysfs rescans", err)
+
+		return down
+	}
+
+	h.events = make(chan udev.Event, 4096)
+
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				h.g.Log.Warning("uevent monitor failed (internal error: %v): relying on sysfs rescans", r)
+				close(down)
+			}
+		}()
+
+		if err := monitor.Run(h.ctx, h.events); err != nil && h.ctx.Err() == nil {
+			h.g.Log.Warning("uevent monitor stopped: %v", err)
+		}
+	}()
+
+	h.closers = append(h.closers, func() {
+		h.rep.Overflows, h.rep.Rejected = monitor.Overflows(), monitor.Rejected()
+		monitor.Close() //nolint:errcheck
+	})
+
+	return down
+}
+
+// startProbing returns the production probe: through a child process when
+// one starts (see ProbeWorker), else in this process.
+func (h *holding) startProbing() func(ctx context.Context, disk string) ProbeResult {
+	g := h.g
+	inProcess := func(ctx context.Context, disk string) ProbeResult { return ProbeDisk(ctx, g.DevRoot, disk) }
+
+	if g.WorkerBinary == "" {
+		return inProcess
+	}
+
+	worker, err := StartProbeWorker([]string{g.WorkerBinary, "probe-worker", "--dev", g.DevRoot})
+	if err != nil {
+		g.Log.Warning("%v: probing disks in the gate itself, a hung read may then delay its exit", err)
+
+		return inProcess
+	}
+
+	h.closers = append(h.closers, func() { _ = worker.Close() })
+
+	var once sync.Once
+
+	return func(ctx context.Context, disk string) ProbeResult {
+		if worker.Err() == nil {
+			if res := worker.Probe(ctx, disk); worker.Err() == nil || ctx.Err() != nil {
+				return res
+			}
+		}
+
+		once.Do(func() { g.Log.Warning("%v: probing disks in the gate itself from now on", worker.Err()) })
+
+		return inProcess(ctx, disk)
+	}
+}
+
+// feed records one input in the timeline and carries out the engine's
+// actions.
+func (h *holding) feed(in Input) {
+	now := h.g.Now()
+	h.rep.Timeline = append(h.rep.Timeline, TimedInput{AtMS: now.Sub(h.start).Milliseconds(), Input: in})
+
+	for _, a := range h.engine.Step(in, now) {
+		h.act(a, now)
+	}
+}
+
+func (h *holding) feedEvent(ev udev.Event) {
+	if h.rep.Settings.Debug {
+		h.g.Log.Notice("uevent %s %s %s %s", ev.Action, ev.Subsystem, ev.DevType, ev.DevPath)
+	}
+
+	h.feed(Input{Kind: InputEvent, Event: &ev})
+}
+
+// drainEvents feeds the uevents already received, without waiting for more.
+func (h *holding) drainEvents() {
+	for h.events != nil {
+		select {
+		case ev, ok := <-h.events:
+			if !ok {
+				h.events = nil
+
+				return
+			}
+
+			h.feedEvent(ev)
+		default:
+			return
+		}
+	}
+}
+
+// act carries out one engine action.
+func (h *holding) act(a Action, now time.Time) {
+	switch a.Kind {
+	case ActionLog:
+		h.rep.Log = append(h.rep.Log, TimedLine{AtMS: now.Sub(h.start).Milliseconds(), Line: a.Line, Warn: a.Warn})
+
+		if a.Warn {
+			h.g.Log.Warning("%s", a.Line)
+		} else {
+			h.g.Log.Notice("%s", a.Line)
+		}
+	case ActionWake:
+		h.timer.Reset(max(a.At.Sub(h.g.Now()), 0))
+	case ActionProbe:
+		go func() {
+			h.probes <- recoverProbe(h.ctx, h.probe, a.Disk)
+		}()
 	}
 }
 
@@ -357,43 +481,12 @@ func hasController(ctls []udev.Controller, devpath string) bool {
 	return false
 }
 
-// act carries out one engine action.
-func (g *Gate) act(ctx context.Context, a Action, now, start time.Time, rep *Report, timer *time.Timer, probes chan<- ProbeResult) {
-	switch a.Kind {
-	case ActionLog:
-		rep.Log = append(rep.Log, TimedLine{AtMS: now.Sub(start).Milliseconds(), Line: a.Line, Warn: a.Warn})
-
-		if a.Warn {
-			g.Log.Warning("%s", a.Line)
-		} else {
-			g.Log.Notice("%s", a.Line)
-		}
-	case ActionWake:
-		timer.Reset(max(a.At.Sub(g.Now()), 0))
-	case ActionProbe:
-		go func() {
-			probes <- g.safeProbe(ctx, a.Disk)
-		}()
-	}
-}
-
-// safeProbe runs Probe, turning a panic into a failed probe: it runs on its
-// own goroutine, where Run's recover cannot reach.
-func (g *Gate) safeProbe(ctx context.Context, disk string) (res ProbeResult) {
-	defer func() {
-		if r := recover(); r != nil {
-			res = ProbeResult{Disk: disk, Error: fmt.Sprintf("internal error: %v", r)}
-		}
-	}()
-
-	return g.Probe(ctx, disk)
-}
-
-// probeDisk verifies the disk /dev/NAME.
-func (g *Gate) probeDisk(ctx context.Context, name string) ProbeResult {
+// ProbeDisk verifies the disk devRoot/name: its GPT's partition UUIDs and
+// every partition named STATE on it.
+func ProbeDisk(ctx context.Context, devRoot, name string) ProbeResult {
 	res := ProbeResult{Disk: name}
 
-	disk, results, err := blockdev.VerifyDevice(ctx, filepath.Join(g.DevRoot, name), blockdev.LocateOptions{}, blockdev.DefaultRetryPolicy)
+	disk, results, err := blockdev.VerifyDevice(ctx, filepath.Join(devRoot, name), blockdev.LocateOptions{}, blockdev.DefaultRetryPolicy)
 
 	switch {
 	case isNotReady(err):

@@ -278,3 +278,26 @@ func TestGateReportShape(t *testing.T) {
 		t.Fatalf("decision %+v", rep.Decision)
 	}
 }
+
+// panickingMonitor's Run panics, as a bug in the monitor would.
+type panickingMonitor struct{ scriptedMonitor }
+
+func (m *panickingMonitor) Run(context.Context, chan<- udev.Event) error { panic("monitor bug") }
+
+func TestGateSurvivesAPanickingMonitor(t *testing.T) {
+	g, log := testGate(t, "", nil, verifiedOn("none"))
+	g.OpenMonitor = func() (eventSource, error) { return &panickingMonitor{}, nil }
+
+	rep := g.Run(context.Background())
+	if rep == nil || rep.Decision == nil || rep.Decision.Decision != DecisionNoState || !strings.Contains(log.String(), "uevent monitor failed (internal error: monitor bug): relying on sysfs rescans") {
+		t.Fatalf("report: %+v\nlog:\n%s", rep, log)
+	}
+}
+
+func TestNewGateLeavesTheKernelLogToRun(t *testing.T) {
+	// The command sets its own Log (--kmsg); NewGate opening one too would
+	// leak a descriptor.
+	if g := NewGate("test"); g.Log != nil {
+		t.Fatalf("NewGate opened a log: %+v", g.Log)
+	}
+}

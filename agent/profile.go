@@ -58,10 +58,16 @@ var DefaultProfile = Profile{
 	Why: "unknown driver: a short window that still covers a slow SCSI bus scan, widened by what is observed",
 }
 
-// BuiltinProfiles are the defaults shipped for the RAID and HBA drivers Talos
-// users meet, and for the fast local controllers beside them. They rest on
-// published driver behaviour until `raid-settle certify` measures a real
-// controller; a certified profile for the same driver and PCI id wins.
+// BuiltinProfiles are the defaults shipped for the RAID, SAS and Fibre
+// Channel drivers in Talos's kernel, and for the fast local controllers
+// beside them. The RAID/HBA/FC list is every such driver that
+// siderolabs/pkgs v1.13.0 builds for amd64 or arm64 (kernel/build/config-*,
+// all =m); docs/drivers.md gives the config symbols and what was left out.
+// Driver is the PCI driver's name, which for each of them is also the
+// module's name, so the udev rule's KERNEL== list names the same drivers.
+// The values rest on published driver behaviour until `raid-settle certify`
+// measures a real controller; a certified profile for the same driver and
+// PCI id wins.
 var BuiltinProfiles = []Profile{
 	{
 		Driver: "megaraid_sas", Quiet: Seconds(8), MaxQuiet: Seconds(40), GapFactor: 2,
@@ -70,6 +76,10 @@ var BuiltinProfiles = []Profile{
 	{
 		Driver: "mpt3sas", Quiet: Seconds(12), MaxQuiet: Seconds(60), GapFactor: 2.5,
 		Why: "SAS HBAs discover their topology asynchronously after probe: expanders and large JBODs add devices over tens of seconds",
+	},
+	{
+		Driver: "mpi3mr", Quiet: Seconds(12), MaxQuiet: Seconds(60), GapFactor: 2.5,
+		Why: "Broadcom MPI 3.0 controllers (MegaRAID and HBA 9600, Dell PERC 12) report devices through firmware events handled after the IOC is up, like mpt3sas; behind expanders devices keep arriving over tens of seconds (CONFIG_SCSI_MPI3MR)",
 	},
 	{
 		Driver: "mptsas", Quiet: Seconds(10), MaxQuiet: Seconds(45), GapFactor: 2.5,
@@ -86,6 +96,30 @@ var BuiltinProfiles = []Profile{
 	{
 		Driver: "aacraid", Quiet: Seconds(10), MaxQuiet: Seconds(45), GapFactor: 2,
 		Why: "Adaptec firmware brings containers online after the adapter's init, seconds after the driver loads",
+	},
+	{
+		Driver: "isci", Quiet: Seconds(8), MaxQuiet: Seconds(40), GapFactor: 2.5,
+		Why: "Intel C600 SAS (amd64 only, CONFIG_SCSI_ISCI): libsas discovers the domain in a workqueue once the phys link up, which the controller staggers; an expander adds devices over seconds",
+	},
+	{
+		Driver: "hisi_sas_v3_hw", Quiet: Seconds(8), MaxQuiet: Seconds(40), GapFactor: 2.5,
+		Why: "HiSilicon SAS v3 (arm64 Kunpeng, CONFIG_SCSI_HISI_SAS_PCI): libsas discovers the domain in a workqueue once the phys link up; an expander adds devices over seconds",
+	},
+	{
+		Driver: "qla2xxx", Quiet: Seconds(15), MaxQuiet: Seconds(60), GapFactor: 3,
+		Why: "QLogic FC HBAs: LUNs appear only after the firmware has loaded, the link is up, the fabric login and the name-server and port-database scans are done, then each target's LUNs are scanned; that takes seconds to tens of seconds, with long gaps between targets",
+	},
+	{
+		Driver: "lpfc", Quiet: Seconds(15), MaxQuiet: Seconds(60), GapFactor: 3,
+		Why: "Emulex FC HBAs: link up, fabric login and discovery of remote ports run in the driver's worker after probe; LUNs appear per target, seconds to tens of seconds after the driver loads",
+	},
+	{
+		Driver: "qedf", Quiet: Seconds(15), MaxQuiet: Seconds(60), GapFactor: 3,
+		Why: "QLogic FastLinQ FCoE: FIP VLAN and FCF discovery on the Ethernet link come before the fabric login and the target scan, so LUNs arrive later than on a native FC HBA",
+	},
+	{
+		Driver: "fnic", Quiet: Seconds(15), MaxQuiet: Seconds(60), GapFactor: 3,
+		Why: "Cisco VIC FCoE vHBAs (amd64 only): the vHBA logs into the fabric through the fabric interconnect after probe, then remote ports and their LUNs are discovered; seconds to tens of seconds",
 	},
 	{
 		Driver: "ahci", Quiet: Seconds(2), MaxQuiet: Seconds(4), GapFactor: 2,

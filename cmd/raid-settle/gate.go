@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/raid-settle/raid-settle/agent"
 )
@@ -57,6 +59,47 @@ func runGate(args []string, _, stderr io.Writer) (code int) {
 	g.Log = agent.OpenKmsg(*kmsg, stderr)
 
 	g.Run(context.Background())
+
+	return 0
+}
+
+const probeWorkerHelp = `Usage: raid-settle probe-worker [--dev DIR]
+
+Internal: the gate starts it as a child process and sends it, on stdin, one
+JSON request per disk to verify; it answers each on stdout as it completes.
+A read stuck in the kernel then holds up this process, never the gate's exit.
+It ends when stdin does.
+
+Flags:
+`
+
+// runProbeWorker serves the gate's probe requests on stdin and stdout (see
+// agent.ProbeWorker): the gate runs it as a child, so that a read stuck in
+// the kernel never delays the gate's own exit. It ends when stdin does.
+func runProbeWorker(args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("probe-worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, probeWorkerHelp)
+		fs.PrintDefaults()
+	}
+
+	dev := fs.String("dev", "/dev", "where the disks' device nodes are")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+
+		return exitUsage
+	}
+
+	probe := func(ctx context.Context, disk string) agent.ProbeResult { return agent.ProbeDisk(ctx, *dev, disk) }
+	if err := agent.ServeProbes(os.Stdin, os.Stdout, probe); err != nil {
+		fmt.Fprintf(stderr, "raid-settle probe-worker: %v\n", err)
+
+		return 1
+	}
 
 	return 0
 }

@@ -28,16 +28,19 @@ type command struct {
 	name    string
 	summary string
 	run     func(args []string, stdout, stderr io.Writer) int
+	// hidden commands are internal: not listed in the usage.
+	hidden bool
 }
 
 func commands() []command {
 	return []command{
-		{"gate", "hold udevd's settle until STATE is there (the udev RUN+= entry point)", runGate},
-		{"verify", "locate and verify STATE on disks or disk images", runVerify},
-		{"replay", "run a recorded gate timeline through the engine: what would it decide?", runReplay},
-		{"certify", "measure how a controller announces its disks (boot reports or live cycles) and derive its profile", runCertify},
-		{"diagnose", "say why a node booted into maintenance mode, from its logs and gate report", runDiagnose},
-		{"version", "print the version", runVersion},
+		{name: "gate", summary: "hold udevd's settle until STATE is there (the udev RUN+= entry point)", run: runGate},
+		{name: "verify", summary: "locate and verify STATE on disks or disk images", run: runVerify},
+		{name: "replay", summary: "run a recorded gate timeline through the engine: what would it decide?", run: runReplay},
+		{name: "certify", summary: "measure how a controller announces its disks (boot reports or live cycles) and derive its profile", run: runCertify},
+		{name: "diagnose", summary: "say why a node booted into maintenance mode, from its logs and gate report", run: runDiagnose},
+		{name: "version", summary: "print the version", run: runVersion},
+		{name: "probe-worker", summary: "the gate's disk probes, in a child process of the gate", run: runProbeWorker, hidden: true},
 	}
 }
 
@@ -72,7 +75,9 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "raid-settle %s: holds Talos's boot until STATE is there and verified\n\nUsage: raid-settle COMMAND [flags] [args]\n\nCommands:\n", version)
 
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		if !c.hidden {
+			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		}
 	}
 
 	fmt.Fprintf(w, "\nRun 'raid-settle COMMAND --help' for a command's flags and exit codes.\n")

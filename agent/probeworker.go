@@ -1,0 +1,214 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+	"syscall"
+)
+
+// ProbeWorker runs the gate's disk probes in a child process.
+//
+// A read stuck in the kernel (a dying disk, a command the controller never
+// completes) leaves the reading thread in uninterruptible sleep, and a
+// process cannot finish exiting while one of its threads sleeps so: the
+// kernel reports its exit to udevd only once every thread is gone
+// (kernel/exit.c, exit_notify and delay_group_leader). Were the gate to read
+// disks itself, udevd would go on waiting for it past its release. With the
+// reads in a child, the gate exits when it decides; a stuck child lingers on
+// its own, holding nothing udevd waits for.
+type ProbeWorker struct {
+	in io.WriteCloser
+
+	mu      sync.Mutex
+	enc     *json.Encoder
+	next    uint64
+	waiting map[uint64]chan ProbeResult
+	err     error // why the worker is gone, once it is
+}
+
+// probeRequest asks the worker to verify one disk.
+type probeRequest struct {
+	ID   uint64 `json:"id"`
+	Disk string `json:"disk"`
+}
+
+// probeReply is the worker's answer to the request with the same ID.
+type probeReply struct {
+	ID     uint64      `json:"id"`
+	Result ProbeResult `json:"result"`
+}
+
+// StartProbeWorker starts argv, a command serving ServeProbes on its stdin
+// and stdout (`raid-settle probe-worker`). The child gets its own session and
+// no stderr, so that it holds none of udevd's pipes; it is reaped when it
+// exits, and never waited for.
+func StartProbeWorker(argv []string) (*ProbeWorker, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("no probe worker command")
+	}
+
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("failed to start the probe worker: %w", err)
+	}
+
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("failed to start the probe worker: %w", err)
+	}
+
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start the probe worker: %w", err)
+	}
+
+	w := NewProbeWorker(stdin, stdout)
+
+	go cmd.Wait() //nolint:errcheck // reaps the child; its exit status says nothing the replies did not
+
+	return w, nil
+}
+
+// NewProbeWorker returns a client of a worker that reads requests from in
+// and writes replies to out.
+func NewProbeWorker(in io.WriteCloser, out io.Reader) *ProbeWorker {
+	w := &ProbeWorker{in: in, enc: json.NewEncoder(in), waiting: map[uint64]chan ProbeResult{}}
+
+	go w.readReplies(out)
+
+	return w
+}
+
+func (w *ProbeWorker) readReplies(out io.Reader) {
+	dec := json.NewDecoder(out)
+
+	for {
+		var r probeReply
+		if err := dec.Decode(&r); err != nil {
+			w.fail(fmt.Errorf("probe worker stopped: %w", err))
+
+			return
+		}
+
+		w.mu.Lock()
+		ch := w.waiting[r.ID]
+		delete(w.waiting, r.ID)
+		w.mu.Unlock()
+
+		if ch != nil {
+			ch <- r.Result
+		}
+	}
+}
+
+// fail records why the worker is gone and answers every waiting probe with
+// it.
+func (w *ProbeWorker) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	if w.err == nil {
+		w.err = err
+	}
+
+	for id, ch := range w.waiting {
+		ch <- ProbeResult{Error: w.err.Error()}
+		delete(w.waiting, id)
+	}
+}
+
+// Err returns why the worker is gone, or nil while it serves.
+func (w *ProbeWorker) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	return w.err
+}
+
+// Probe asks the worker to verify disk and waits for its answer, or for ctx
+// to end. A gone worker answers with an error at once.
+func (w *ProbeWorker) Probe(ctx context.Context, disk string) ProbeResult {
+	ch := make(chan ProbeResult, 1)
+
+	w.mu.Lock()
+
+	if w.err != nil {
+		w.mu.Unlock()
+
+		return ProbeResult{Disk: disk, Error: w.err.Error()}
+	}
+
+	w.next++
+	id := w.next
+	w.waiting[id] = ch
+	err := w.enc.Encode(probeRequest{ID: id, Disk: disk})
+	w.mu.Unlock()
+
+	if err != nil {
+		w.fail(fmt.Errorf("probe worker gone: %w", err))
+	}
+
+	select {
+	case r := <-ch:
+		r.Disk = disk
+
+		return r
+	case <-ctx.Done():
+		w.mu.Lock()
+		delete(w.waiting, id)
+		w.mu.Unlock()
+
+		return ProbeResult{Disk: disk, Error: ctx.Err().Error()}
+	}
+}
+
+// Close tells the worker to finish: it exits when its stdin closes, without
+// waiting for the probes it still runs.
+func (w *ProbeWorker) Close() error { return w.in.Close() }
+
+// ServeProbes is the worker's side: it reads requests from in, runs each
+// with probe on its own goroutine (a hung disk holds up no other), and
+// writes each reply to out as it completes. It returns at the end of in.
+func ServeProbes(in io.Reader, out io.Writer, probe func(ctx context.Context, disk string) ProbeResult) error {
+	var mu sync.Mutex
+
+	enc := json.NewEncoder(out)
+	dec := json.NewDecoder(in)
+
+	for {
+		var req probeRequest
+		if err := dec.Decode(&req); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("bad probe request: %w", err)
+		}
+
+		go func() {
+			res := recoverProbe(context.Background(), probe, req.Disk)
+
+			mu.Lock()
+			defer mu.Unlock()
+
+			_ = enc.Encode(probeReply{ID: req.ID, Result: res})
+		}()
+	}
+}
+
+// recoverProbe runs probe, turning a panic into a failed probe: probes run
+// on goroutines of their own, where no other recover reaches.
+func recoverProbe(ctx context.Context, probe func(ctx context.Context, disk string) ProbeResult, disk string) (res ProbeResult) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = ProbeResult{Disk: disk, Error: fmt.Sprintf("internal error: %v", r)}
+		}
+	}()
+
+	return probe(ctx, disk)
+}

@@ -1,0 +1,176 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/raid-settle/raid-settle/blockdev"
+)
+
+// The test binary doubles as a probe worker: the gate test below starts it
+// with `probe-worker --dev DIR`, as the gate starts raid-settle.
+const workerEnv = "RAID_SETTLE_TEST_PROBE_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) != "" && len(os.Args) > 1 && os.Args[1] == "probe-worker" {
+		if err := ServeProbes(os.Stdin, os.Stdout, fifoProbe(os.Args[len(os.Args)-1])); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+
+		os.Exit(0)
+	}
+
+	os.Exit(m.Run())
+}
+
+// fifoProbe answers "hung" by opening the FIFO dev/hung, which blocks in the
+// kernel until someone opens it for writing (a read that does not come
+// back), after writing its pid to dev/hung.pid; any other disk holds a
+// verified STATE.
+func fifoProbe(dev string) func(context.Context, string) ProbeResult {
+	return func(_ context.Context, disk string) ProbeResult {
+		if disk == "hung" {
+			_ = os.WriteFile(filepath.Join(dev, "hung.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+
+			f, err := os.Open(filepath.Join(dev, "hung"))
+			if err == nil {
+				f.Close() //nolint:errcheck
+			}
+
+			return ProbeResult{Disk: disk, Error: "the hung disk came back"}
+		}
+
+		p := stateOn(disk, blockdev.VerdictOK)
+		p.Disk = disk
+
+		return p
+	}
+}
+
+func TestProbeWorkerProtocol(t *testing.T) {
+	reqR, reqW := io.Pipe()
+	repR, repW := io.Pipe()
+
+	release := make(chan struct{})
+	served := make(chan error, 1)
+
+	go func() {
+		served <- ServeProbes(reqR, repW, func(ctx context.Context, disk string) ProbeResult {
+			switch disk {
+			case "hung":
+				<-release
+
+				return ProbeResult{Disk: disk}
+			case "boom":
+				panic("disk on fire")
+			default:
+				return stateOn(disk, blockdev.VerdictOK)
+			}
+		})
+	}()
+
+	w := NewProbeWorker(reqW, repR)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	hung := make(chan ProbeResult, 1)
+
+	go func() { hung <- w.Probe(ctx, "hung") }()
+
+	// A hung disk holds up no other.
+	if r := w.Probe(context.Background(), "sdb"); r.Disk != "sdb" || len(r.Candidates) != 1 || r.Candidates[0].Verdict != blockdev.VerdictOK {
+		t.Fatalf("sdb: %+v", r)
+	}
+
+	if r := w.Probe(context.Background(), "boom"); r.Disk != "boom" || !strings.Contains(r.Error, "internal error: disk on fire") {
+		t.Fatalf("a panicking probe: %+v", r)
+	}
+
+	// The gate gives up waiting; the probe goes on in the worker.
+	cancel()
+
+	if r := <-hung; r.Disk != "hung" || !errors.Is(ctx.Err(), context.Canceled) || r.Error != context.Canceled.Error() {
+		t.Fatalf("hung: %+v", r)
+	}
+
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := <-served; err != nil {
+		t.Fatalf("ServeProbes after its input closed: %v", err)
+	}
+
+	close(release)
+
+	// A worker that has gone answers at once, with why.
+	repW.Close() //nolint:errcheck
+
+	for w.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+
+	if r := w.Probe(context.Background(), "sdc"); r.Disk != "sdc" || !strings.Contains(r.Error, "probe worker stopped") {
+		t.Fatalf("after the worker stopped: %+v", r)
+	}
+}
+
+// TestGateReleasesWhileAProbeHangs runs the probes in a real child process,
+// one of which blocks in the kernel: the gate releases on the verified STATE
+// after PendingProbeGrace, names the hung disk, and returns while the child
+// is still blocked.
+func TestGateReleasesWhileAProbeHangs(t *testing.T) {
+	t.Setenv(workerEnv, "1")
+
+	var steps []scriptStep
+
+	steps = append(steps, scriptStep{0, megaraidBind(megaraid)})
+	for _, name := range []string{"hung", "sdb"} {
+		for _, in := range diskArrives(0, megaraid, name) {
+			steps = append(steps, scriptStep{0, *in.Event})
+		}
+	}
+
+	g, log := testGate(t, "", steps, nil)
+	g.Probe = nil
+	g.WorkerBinary = os.Args[0]
+
+	if err := os.MkdirAll(g.DevRoot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	fifo := filepath.Join(g.DevRoot, "hung")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	rep := g.Run(context.Background())
+	if rep == nil || rep.Decision == nil || rep.Decision.Decision != DecisionStateVerified || !slices.Equal(rep.Decision.Unexamined, []string{"hung"}) {
+		t.Fatalf("report: %+v\nlog:\n%s", rep.Decision, log)
+	}
+
+	if !strings.Contains(rep.Decision.Reason, "not waiting longer than 2s for hung") {
+		t.Fatalf("reason: %s", rep.Decision.Reason)
+	}
+
+	// The probe was under way in the worker when the gate returned.
+	if _, err := os.Stat(filepath.Join(g.DevRoot, "hung.pid")); err != nil {
+		t.Fatalf("the hung probe never started: %v", err)
+	}
+
+	// The worker exits once its stdin closes; should it still be in open(2),
+	// this lets it go.
+	if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+		f.Close() //nolint:errcheck
+	}
+}
