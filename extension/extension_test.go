@@ -144,14 +144,18 @@ func TestCheckBinary(t *testing.T) {
 	}
 }
 
-// localDrivers are the built-in profiles for controllers that are not RAID
-// or HBA controllers: the gate watches them while it runs but is not started
-// for them, so a node without RAID never waits.
+// localDrivers are the built-in profiles for controllers that are not RAID,
+// SAS or Fibre Channel HBAs: the gate watches them while it runs but is not
+// started for them, so a node without such a controller never waits.
 var localDrivers = []string{"ahci", "nvme", "virtio-pci"}
 
 var ruleLineRE = regexp.MustCompile(`^ACTION=="add", SUBSYSTEM=="module", KERNEL=="([a-z0-9_|]+)", RUN\+="([^"]+)"$`)
 
-func TestRule(t *testing.T) {
+// ruleDrivers returns the module names in the rule's KERNEL== match, in
+// their order.
+func ruleDrivers(t *testing.T) []string {
+	t.Helper()
+
 	var drivers []string
 
 	for _, line := range strings.Split(strings.TrimRight(string(Rule), "\n"), "\n") {
@@ -171,6 +175,12 @@ func TestRule(t *testing.T) {
 		drivers = append(drivers, strings.Split(m[1], "|")...)
 	}
 
+	return drivers
+}
+
+// hbaProfiles returns the drivers of the built-in RAID/HBA/FC profiles, in
+// BuiltinProfiles order.
+func hbaProfiles() []string {
 	var want []string
 
 	for _, p := range agent.BuiltinProfiles {
@@ -179,11 +189,36 @@ func TestRule(t *testing.T) {
 		}
 	}
 
-	slices.Sort(drivers)
-	slices.Sort(want)
+	return want
+}
+
+// TestRule keeps the rule and the built-in profiles in step: every driver
+// the rule starts the gate for has a profile, and every RAID/HBA/FC profile
+// is in the rule, once and in the same order. The engine matches a module's
+// add event to controllers by driver name, so a module whose PCI driver
+// were named differently would need more than a profile.
+func TestRule(t *testing.T) {
+	drivers := ruleDrivers(t)
+	want := hbaProfiles()
+
+	for i, d := range drivers {
+		if slices.Contains(drivers[:i], d) {
+			t.Errorf("rule lists %s twice", d)
+		}
+
+		if slices.Contains(localDrivers, d) {
+			t.Errorf("rule starts the gate for %s, a local controller's driver", d)
+		}
+	}
 
 	if !slices.Equal(drivers, want) {
-		t.Errorf("rule starts the gate for %v; the RAID/HBA profiles are %v", drivers, want)
+		t.Errorf("rule starts the gate for\n%v\nthe RAID/HBA/FC profiles, in order, are\n%v", drivers, want)
+	}
+
+	for _, local := range localDrivers {
+		if !slices.ContainsFunc(agent.BuiltinProfiles, func(p agent.Profile) bool { return p.Driver == local }) {
+			t.Errorf("local driver %s has no built-in profile", local)
+		}
 	}
 }
 

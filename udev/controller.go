@@ -10,14 +10,17 @@ import (
 type Kind string
 
 // The kinds of storage controllers, by PCI subclass of the mass storage
-// base class 0x01 (PCI Code and ID Assignment Specification).
+// base class 0x01, plus the Fibre Channel subclass of the serial bus base
+// class 0x0c (PCI Code and ID Assignment Specification). The drivers named
+// are examples from Talos's kernel; docs/drivers.md lists them all.
 const (
-	KindRAID  Kind = "raid"  // 0x0104: megaraid_sas, smartpqi, hpsa, aacraid
-	KindSAS   Kind = "sas"   // 0x0107: mpt3sas, mptsas, pm80xx
+	KindRAID  Kind = "raid"  // 0x0104: megaraid_sas, mpi3mr, smartpqi, hpsa, aacraid
+	KindSAS   Kind = "sas"   // 0x0107: mpt3sas, mptsas, isci, hisi_sas_v3_hw
 	KindSCSI  Kind = "scsi"  // 0x0100: sym53c8xx, virtio-scsi, vmw_pvscsi
 	KindSATA  Kind = "sata"  // 0x0106: ahci
 	KindNVMe  Kind = "nvme"  // 0x0108: nvme
-	KindOther Kind = "other" // any other class, virtio-blk (0x0180) included
+	KindFC    Kind = "fc"    // 0x0c04: qla2xxx, lpfc, fnic (Cisco VIC FCoE vHBA)
+	KindOther Kind = "other" // any other mass storage class, virtio-blk (0x0180) included
 )
 
 // ClassifyPCIClass classifies a storage controller by its 24-bit PCI class
@@ -36,15 +39,25 @@ func ClassifyPCIClass(class uint32) Kind {
 		return KindSATA
 	case 0x0108:
 		return KindNVMe
+	case pciClassFibreChannel:
+		return KindFC
 	}
 
 	return KindOther
 }
 
-// IsStorageClass reports whether a 24-bit PCI class code is in the mass
-// storage base class (0x01), whatever its subclass.
+// pciClassFibreChannel is the serial bus controller base class (0x0c) with
+// the Fibre Channel subclass (0x04). FC HBAs (QLogic, Emulex) announce it
+// rather than a mass storage class, as does Cisco's VIC FCoE vHBA; the LUNs
+// a node boots from over a SAN hang off them.
+const pciClassFibreChannel = 0x0c04
+
+// IsStorageClass reports whether a 24-bit PCI class code belongs to a
+// storage controller: the mass storage base class (0x01), whatever its
+// subclass, or Fibre Channel (0x0c04). The rest of the serial bus class
+// (USB 0x0c03, FireWire, SMBus, InfiniBand) does not count.
 func IsStorageClass(class uint32) bool {
-	return class <= 0xffffff && class>>16 == 0x01
+	return class <= 0xffffff && (class>>16 == 0x01 || class>>8 == pciClassFibreChannel)
 }
 
 // Controller is a storage controller found in sysfs or in a PCI uevent.
@@ -66,7 +79,7 @@ type Controller struct {
 }
 
 // ControllerFromEvent builds a Controller from a PCI uevent whose PCI_CLASS
-// is mass storage; ok is false for any other event. It accepts every action
+// is a storage class (IsStorageClass); ok is false for any other event. It accepts every action
 // (the caller looks at e.Action): "add" and "bind" describe the controller,
 // while "unbind" and "remove" still carry its identity, and an "unbind"
 // carries no DRIVER.

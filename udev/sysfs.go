@@ -38,10 +38,11 @@ var walkSources = []walkSource{
 }
 
 // Walk lists, as "add" events with Source SourceSysfs received at now, what
-// sysfs under sysRoot ("" means /sys) shows: the PCI mass storage
-// controllers, the SCSI hosts, then every block device and partition (each
-// group sorted by devpath, so a disk comes before its partitions). Devices
-// that vanish during the walk are skipped. Other per-device failures are
+// sysfs under sysRoot ("" means /sys) shows: the PCI storage controllers
+// (those ControllerFromEvent accepts: mass storage or Fibre Channel), the
+// SCSI hosts, then every block device and partition (each group sorted by
+// devpath, so a disk comes before its partitions). Devices that vanish
+// during the walk are skipped. Other per-device failures are
 // joined into the error, and the devices that could be read are returned
 // with it.
 func Walk(sysRoot string, now time.Time) ([]Event, error) {

@@ -306,3 +306,70 @@ func TestWalkRealSysfs(t *testing.T) {
 		t.Logf("controller %s %s class %06x driver %q %04x:%04x", c.Address, c.Kind, c.Class, c.Driver, c.Vendor, c.Device)
 	}
 }
+
+// The devpaths of testdata/sysfs-fc.txt.
+const (
+	qlaPCI   = "/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0"
+	qlaHost  = qlaPCI + "/host2"
+	qlaLUN   = qlaHost + "/rport-2:0-0/target2:0:0/2:0:0:0/block/sdb"
+	lpfcPCI  = "/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0"
+	xhciPCI  = "/devices/pci0000:00/0000:00:14.0"
+	usbHost  = xhciPCI + "/usb2/2-3/2-3:1.0/host4"
+	usbStick = usbHost + "/target4:0:0/4:0:0:0/block/sdc"
+)
+
+func TestWalkFibreChannel(t *testing.T) {
+	// FC HBAs announce the serial bus class 0x0c04, not mass storage: Walk
+	// must list them as controllers, and still skip the USB controller of
+	// the same base class and the PCIe root port.
+	root := buildSysfs(t, "sysfs-fc.txt")
+
+	got, err := Walk(root, walkTime)
+	if err != nil {
+		t.Fatalf("Walk: %v", err)
+	}
+
+	diffEvents(t, got, []Event{
+		sysfsEvent("pci", qlaPCI, "", "qla2xxx", "",
+			pciEnv("C0400", "1077:2261", "1077:029B", "0000:3b:00.0", "pci:v00001077d00002261sv00001077sd0000029Bbc0Csc04i00")),
+		sysfsEvent("pci", lpfcPCI, "", "lpfc", "",
+			pciEnv("C0400", "10DF:E300", "10DF:E310", "0000:5e:00.0", "pci:v000010DFd0000E300sv000010DFsd0000E310bc0Csc04i00")),
+		sysfsEvent("scsi", usbHost, "scsi_host", "", "", nil),
+		sysfsEvent("scsi", qlaHost, "scsi_host", "", "", nil),
+		sysfsEvent("scsi", lpfcPCI+"/host3", "scsi_host", "", "", nil),
+		sysfsEvent("block", usbStick, "disk", "", "sdc", blockEnv("8", "32", "4")),
+		sysfsEvent("block", qlaLUN, "disk", "", "sdb", blockEnv("8", "16", "3")),
+		sysfsEvent("block", qlaLUN+"/sdb5", "partition", "", "sdb5", blockEnv("8", "21", "3", "5", "STATE")),
+	})
+}
+
+func TestTakeSnapshotFibreChannel(t *testing.T) {
+	root := buildSysfs(t, "sysfs-fc.txt")
+
+	got, err := TakeSnapshot(root)
+	if err != nil {
+		t.Fatalf("TakeSnapshot: %v", err)
+	}
+
+	want := &Snapshot{
+		Controllers: []Controller{
+			{DevPath: qlaPCI, Address: "0000:3b:00.0", Kind: KindFC, Class: 0x0c0400, Driver: "qla2xxx",
+				Vendor: 0x1077, Device: 0x2261, SubVendor: 0x1077, SubDevice: 0x029b},
+			{DevPath: lpfcPCI, Address: "0000:5e:00.0", Kind: KindFC, Class: 0x0c0400, Driver: "lpfc",
+				Vendor: 0x10df, Device: 0xe300, SubVendor: 0x10df, SubDevice: 0xe310},
+		},
+		Blocks: []BlockDevice{
+			// The USB stick belongs to no storage controller.
+			{Name: "sdc", DevPath: usbStick, Size: 60063744 * 512},
+			// The SAN LUN hangs off the HBA, through its remote port.
+			{Name: "sdb", DevPath: qlaLUN, Size: 20 << 30, Controller: qlaPCI},
+			{Name: "sdb5", DevPath: qlaLUN + "/sdb5", Partition: true, PartName: "STATE", PartNumber: 5, Size: 100 << 20, Controller: qlaPCI},
+		},
+	}
+
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", "  ")
+		w, _ := json.MarshalIndent(want, "", "  ")
+		t.Fatalf("snapshot:\n got %s\nwant %s", g, w)
+	}
+}
