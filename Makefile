@@ -85,10 +85,16 @@ demo-verify: deps build
 # E2E_FLAGS='-only 2-,4-' or E2E_FLAGS='-parallel 1'.
 E2E_FLAGS ?=
 
-.PHONY: e2e e2e-results e2e-demo
+.PHONY: e2e e2e-results e2e-demo e2e-arm64
 ## e2e: boot Debian's kernel and udevd in QEMU with the extension against emulated MegaRAID controllers, every scenario with and without raid-settle; prints the table
 e2e: extension
 	$(GO) run ./e2e/cmd/e2e matrix $(E2E_FLAGS)
+
+E2E_ARM64_FLAGS ?=
+
+## e2e-arm64: boot the arm64 extension on QEMU's virt machine under TCG with Debian's arm64 kernel and udevd: a megasas whose STATE volume shows late, without and with raid-settle (E2E_ARM64_FLAGS passes options)
+e2e-arm64: extension
+	$(GO) run ./e2e/cmd/e2e matrix -arch arm64 $(E2E_ARM64_FLAGS)
 
 ## e2e-results: the e2e matrix, written to e2e/RESULTS.md with the commit it ran on
 e2e-results: extension

@@ -27,6 +27,8 @@ type Apt struct {
 	Suite string
 	// Keyring verifies the suite's Release file.
 	Keyring string
+	// Arch is the Debian architecture of the packages; empty means amd64.
+	Arch string
 	// Log receives the tools' progress.
 	Log io.Writer
 }
@@ -42,9 +44,9 @@ func (a *Apt) options() []string {
 		"-o", "Dir::State::Lists=" + filepath.Join(a.Dir, "lists"),
 		"-o", "Dir::State::status=" + filepath.Join(a.Dir, "status"),
 		"-o", "Dir::Cache=" + filepath.Join(a.Dir, "cache"),
-		"-o", "APT::Architecture=amd64",
+		"-o", "APT::Architecture=" + a.arch(),
 		"-o", "APT::Sandbox::User=root",
-		"-o", "APT::Architectures::=amd64",
+		"-o", "APT::Architectures::=" + a.arch(),
 		"-o", "Acquire::Languages=none",
 		"-o", "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false",
 		"-o", "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false",

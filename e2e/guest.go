@@ -60,7 +60,7 @@ func FetchGuest(ctx context.Context, apt *Apt, cache string) (*Guest, error) {
 }
 
 func fetchGuest(ctx context.Context, apt *Apt, cache string) (*Guest, error) {
-	metas, err := apt.Show(ctx, "linux-image-amd64")
+	metas, err := apt.Show(ctx, "linux-image-"+apt.arch())
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func fetchGuest(ctx context.Context, apt *Apt, cache string) (*Guest, error) {
 	meta := metas[0]
 
 	if len(meta.Depends) == 0 || !strings.HasPrefix(meta.Depends[0], "linux-image-") {
-		return nil, fmt.Errorf("linux-image-amd64 %s depends on no kernel image", meta.Version)
+		return nil, fmt.Errorf("%s %s depends on no kernel image", meta.Name, meta.Version)
 	}
 
 	kpkgs, err := apt.Show(ctx, meta.Depends[0])
@@ -100,7 +100,7 @@ func fetchGuest(ctx context.Context, apt *Apt, cache string) (*Guest, error) {
 		KernelVersion: strings.TrimPrefix(kpkg.Name, "linux-image-"),
 		KernelPackage: kpkg.Name + " " + kpkg.Version,
 		KernelRoot:    filepath.Join(cache, "unpacked", kpkg.Name+"_"+kpkg.Version),
-		UserRoot:      filepath.Join(cache, "unpacked", "userland-"+apt.Suite),
+		UserRoot:      filepath.Join(cache, "unpacked", "userland-"+apt.Suite+archSuffix(apt.arch())),
 	}
 
 	for _, p := range user {
@@ -117,6 +117,12 @@ func fetchGuest(ctx context.Context, apt *Apt, cache string) (*Guest, error) {
 
 	if err = unpack(ctx, g.UserRoot, udebs); err != nil {
 		return nil, err
+	}
+
+	if apt.arch() != "amd64" {
+		g.Vmlinux, err = bootImage(filepath.Join(g.KernelRoot, "boot", "vmlinuz-"+g.KernelVersion))
+
+		return g, err
 	}
 
 	g.Vmlinux = filepath.Join(cache, "unpacked", "vmlinux-"+g.KernelVersion)

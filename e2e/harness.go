@@ -38,6 +38,9 @@ type Harness struct {
 	// Klog makes the guest print its whole kernel log, not only the
 	// gate's lines and the warnings (for debugging a scenario).
 	Klog bool
+	// Arch is the guest's architecture (ArchAMD64 unless UseArch says
+	// otherwise).
+	Arch *Arch
 
 	Guest   *Guest
 	Init    string
@@ -57,6 +60,7 @@ func NewHarness(repo string, log io.Writer) *Harness {
 		Mirror:    "http://deb.debian.org/debian",
 		Extension: filepath.Join(repo, "_out", "extension", "amd64", "rootfs"),
 		Log:       log,
+		Arch:      ArchAMD64,
 	}
 }
 
@@ -65,16 +69,17 @@ func NewHarness(repo string, log io.Writer) *Harness {
 func (h *Harness) Prepare(ctx context.Context) error {
 	t0 := time.Now()
 
-	if err := EnsureHost(ctx, h.Log); err != nil {
+	if err := EnsureHost(ctx, h.Log, h.arch().hostTools()...); err != nil {
 		return err
 	}
 
 	apt := &Apt{
-		Dir:     filepath.Join(h.Cache, "apt-"+h.Suite),
+		Dir:     filepath.Join(h.Cache, "apt-"+h.Suite+archSuffix(h.arch().Name)),
 		Mirror:  h.Mirror,
 		Suite:   h.Suite,
 		Keyring: "/usr/share/keyrings/debian-archive-keyring.gpg",
 		Log:     h.Log,
+		Arch:    h.arch().Name,
 	}
 
 	g, err := FetchGuest(ctx, apt, h.Cache)
@@ -84,7 +89,7 @@ func (h *Harness) Prepare(ctx context.Context) error {
 
 	h.Guest = g
 
-	build := filepath.Join(h.Cache, "build")
+	build := filepath.Join(h.Cache, "build"+archSuffix(h.arch().Name))
 	if err = os.MkdirAll(build, 0o755); err != nil {
 		return err
 	}
@@ -93,10 +98,14 @@ func (h *Harness) Prepare(ctx context.Context) error {
 
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", h.Init, "./e2e/guestinit")
 	cmd.Dir = h.Repo
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+h.arch().Name)
 
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("failed to build the guest init: %w: %s", err, out)
+	}
+
+	if err = h.arch().checkExtension(h.Extension); err != nil {
+		return err
 	}
 
 	h.Initrds = map[Variant]string{}

@@ -11,7 +11,7 @@ import (
 
 // hostTools maps each tool the harness runs on the host to the Debian
 // package that provides it.
-var hostTools = []struct{ tool, pkg string }{
+var hostTools = []HostTool{
 	{"qemu-system-x86_64", "qemu-system-x86"},
 	{"mkfs.xfs", "xfsprogs"},
 	{"sgdisk", "gdisk"},
@@ -22,11 +22,17 @@ var hostTools = []struct{ tool, pkg string }{
 	{"dpkg-deb", "dpkg"},
 }
 
+// HostTool is a tool the harness runs on the host and the Debian package
+// that provides it.
+type HostTool struct{ tool, pkg string }
+
 // EnsureHost installs the Debian packages of the host tools that are
-// missing, with apt-get and without recommended packages (which would drag
-// a desktop stack in with QEMU). It also puts the sbin directories on PATH,
-// where Debian keeps mkfs.xfs and depmod.
-func EnsureHost(ctx context.Context, log io.Writer) error {
+// missing (hostTools and extra), with apt-get and without recommended
+// packages (which would drag a desktop stack in with QEMU). It also puts
+// the sbin directories on PATH, where Debian keeps mkfs.xfs and depmod.
+func EnsureHost(ctx context.Context, log io.Writer, extra ...HostTool) error {
+	tools := append(append([]HostTool(nil), hostTools...), extra...)
+
 	path := os.Getenv("PATH")
 	for _, d := range []string{"/usr/sbin", "/sbin"} {
 		if !strings.Contains(":"+path+":", ":"+d+":") {
@@ -40,7 +46,7 @@ func EnsureHost(ctx context.Context, log io.Writer) error {
 
 	var missing []string
 
-	for _, t := range hostTools {
+	for _, t := range tools {
 		if _, err := exec.LookPath(t.tool); err != nil {
 			missing = append(missing, t.pkg)
 		}
@@ -64,7 +70,7 @@ func EnsureHost(ctx context.Context, log io.Writer) error {
 		}
 	}
 
-	for _, t := range hostTools {
+	for _, t := range tools {
 		if _, err := exec.LookPath(t.tool); err != nil {
 			return fmt.Errorf("%s is still missing after installing %s", t.tool, t.pkg)
 		}

@@ -30,6 +30,10 @@ const (
 	ImageBadGeometry Image = "state-bad-geometry"
 	// ImageBlank is an empty disk: a machine Talos is not installed on.
 	ImageBlank Image = "blank"
+	// ImageLeftover is another healthy Talos system disk, built apart
+	// (its own partition UUIDs): a disk from an earlier install left in
+	// the machine beside the one it boots from.
+	ImageLeftover Image = "state-leftover"
 )
 
 // blankSize is the size of blank disks: that of a Talos-like one.
@@ -48,7 +52,7 @@ func BuildImage(dir string, k Image) (string, error) {
 	switch k {
 	case ImageBlank:
 		err = diskimage.Blank(path, blankSize)
-	case ImageState, ImageBadCRC, ImageBadGeometry:
+	case ImageState, ImageLeftover, ImageBadCRC, ImageBadGeometry:
 		err = diskimage.Build(path, dir, diskimage.TalosDisk(512, diskimage.XFS))
 		if err == nil && k == ImageBadCRC {
 			err = diskimage.DamageState(path, 512, diskimage.DamageCRC)

@@ -303,7 +303,8 @@ func (r *Initramfs) userland() (map[string]guestFile, error) {
 
 // libDirs are where the guest's dynamic loader looks for libraries when a
 // binary names no run path (Debian's multiarch directories).
-var libDirs = []string{"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib"}
+// An amd64 tree has no aarch64 directories and an arm64 tree no x86_64 ones.
+var libDirs = []string{"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib"}
 
 // libraryClosure follows the interpreter and DT_NEEDED entries of the ELF
 // files (guest paths) through the unpacked tree and returns every library

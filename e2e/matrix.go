@@ -22,7 +22,7 @@ func (o Outcome) Passed() bool { return len(o.Failed) == 0 }
 // their files under dir, and returns the outcomes in scenario order.
 // progress is called as each boot ends.
 func (h *Harness) RunMatrix(ctx context.Context, scenarios []*Scenario, parallel int, dir string, progress func(Outcome)) []Outcome {
-	images := &Images{Dir: filepath.Join(h.Cache, "images")}
+	images := &Images{Dir: h.ImagesDir()}
 
 	type job struct {
 		index int

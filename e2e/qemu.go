@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,10 @@ const (
 	BusVirtio Bus = "virtio-blk"
 	// BusAHCI is an AHCI SATA controller (ahci in the guest).
 	BusAHCI Bus = "ahci"
+	// BusNVMeMultipath is an NVMe subsystem with two controllers sharing
+	// each namespace (a dual-port drive): with native multipath the guest
+	// shows one nvmeXnY under /devices/virtual/nvme-subsystem/.
+	BusNVMeMultipath Bus = "nvme-multipath"
 )
 
 // Controller is one emulated storage controller with its disks.
@@ -62,11 +67,20 @@ type Drive struct {
 	// Blkdebug, when set, is a blkdebug configuration file that injects
 	// I/O errors under the image.
 	Blkdebug string
+	// Hang puts blkdebug under the image with no rule, for a breakpoint
+	// the harness sets later (VM.Arms): the read it catches never
+	// completes.
+	Hang bool
+	// Late, with Controller.DisksAfter, plugs this disk alone late; with
+	// no Late disk on the controller, all are.
+	Late bool
 }
 
 // VM is one guest boot.
 type VM struct {
-	QEMU   string
+	QEMU string
+	// Arch is the guest's architecture; nil means ArchAMD64.
+	Arch   *Arch
 	Kernel string
 	Initrd string
 	// Append is the kernel command line.
@@ -81,6 +95,10 @@ type VM struct {
 	// HotplugAnchor picks the record hot-plug delays count from; nil
 	// means the guest init's first record.
 	HotplugAnchor func(rec proto.Record) bool
+	// Arms are monitor commands given once each as the guest's records
+	// call for them (hang.go); Armed is what each did, after Run.
+	Arms  []Arm
+	Armed []HotplugEvent
 }
 
 // devices returns the QEMU arguments for the controllers present at boot
@@ -98,13 +116,18 @@ func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
 			devs = append(devs, map[string]any{"driver": "megasas", "id": cid})
 		case BusAHCI:
 			devs = append(devs, map[string]any{"driver": "ahci", "id": cid})
+		case BusNVMeMultipath:
+			// Controllers of one subsystem share its serial number.
+			devs = append(devs, map[string]any{"driver": "nvme-subsys", "id": cid, "nqn": "raid-settle-e2e-" + cid},
+				map[string]any{"driver": "nvme", "id": cid + "-p0", "serial": "rs" + cid, "subsys": cid},
+				map[string]any{"driver": "nvme", "id": cid + "-p1", "serial": "rs" + cid, "subsys": cid})
 		}
 
 		for di, d := range c.Disks {
 			did := fmt.Sprintf("%s-d%d", cid, di)
 			file := d.Image
 
-			if d.Blkdebug != "" {
+			if d.Blkdebug != "" || d.Hang {
 				file = "blkdebug:" + d.Blkdebug + ":" + d.Image
 			}
 
@@ -125,6 +148,10 @@ func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
 				devs = append(devs, map[string]any{"driver": "ide-hd", "id": did + "-hd", "drive": did, "bus": fmt.Sprintf("%s.%d", cid, di)})
 			case BusVirtio:
 				devs = append(devs, map[string]any{"driver": "virtio-blk-pci", "id": did + "-hd", "drive": did})
+			case BusNVMeMultipath:
+				// A shared namespace is attached to every controller of
+				// the subsystem.
+				devs = append(devs, map[string]any{"driver": "nvme-ns", "id": did + "-ns", "drive": did, "bus": cid + "-p0", "nsid": di + 1, "shared": "on"})
 			}
 		}
 
@@ -136,7 +163,16 @@ func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
 
 		if c.DisksAfter > 0 && len(devs) > 0 && c.Bus == BusMegasas {
 			args = append(args, "-device", deviceArg(devs[0]))
-			hotplug[ci] = devs[1:]
+
+			someLate := slices.ContainsFunc(c.Disks, func(d Drive) bool { return d.Late })
+
+			for di, d := range devs[1:] {
+				if someLate && !c.Disks[di].Late {
+					args = append(args, "-device", deviceArg(d))
+				} else {
+					hotplug[ci] = append(hotplug[ci], d)
+				}
+			}
 
 			continue
 		}
@@ -153,7 +189,7 @@ func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
 func deviceArg(d map[string]any) string {
 	parts := []string{fmt.Sprint(d["driver"])}
 
-	for _, k := range []string{"id", "drive", "bus", "scsi-id"} {
+	for _, k := range []string{"id", "drive", "bus", "scsi-id", "nqn", "serial", "subsys", "nsid", "shared"} {
 		if v, ok := d[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 		}
@@ -176,7 +212,7 @@ func (vm *VM) Args() []string {
 	}
 	devs, _ := vm.devices()
 
-	return append(args, devs...)
+	return vm.Arch.qemuArgs(append(args, devs...))
 }
 
 func (vm *VM) qmpPath() string { return filepath.Join(vm.Dir, "qmp.sock") }
@@ -229,6 +265,7 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 
 	anchorSeen := make(chan struct{})
 	readDone := make(chan struct{})
+	arms := vm.newArming()
 
 	go func() {
 		defer close(readDone)
@@ -242,10 +279,15 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 			now := time.Now()
 			line := strings.TrimRight(sc.Text(), "\r")
 
-			if rec, ok := proto.Parse(line); ok && first && anchor(rec) {
+			rec, ok := proto.Parse(line)
+			if ok && first && anchor(rec) {
 				first = false
 				anchorAt = now
 				close(anchorSeen)
+			}
+
+			if ok {
+				arms.see(ctx, rec)
 			}
 
 			if vm.Records != nil {
@@ -290,6 +332,8 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 
 	cancel()
 	wg.Wait()
+
+	vm.Armed = arms.wait()
 
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -380,13 +424,20 @@ func dialQMP(ctx context.Context, path string) (*qmp, error) {
 
 // Execute runs one command and waits for its answer, skipping events.
 func (q *qmp) Execute(cmd string, args map[string]any) error {
+	_, err := q.Call(cmd, args)
+
+	return err
+}
+
+// Call runs one command and returns its answer, skipping events.
+func (q *qmp) Call(cmd string, args map[string]any) (json.RawMessage, error) {
 	req := map[string]any{"execute": cmd}
 	if args != nil {
 		req["arguments"] = args
 	}
 
 	if err := json.NewEncoder(q.conn).Encode(req); err != nil {
-		return err
+		return nil, err
 	}
 
 	for {
@@ -401,17 +452,17 @@ func (q *qmp) Execute(cmd string, args map[string]any) error {
 
 		if err := q.dec.Decode(&resp); err != nil {
 			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("QMP closed during %s", cmd)
+				return nil, fmt.Errorf("QMP closed during %s", cmd)
 			}
 
-			return err
+			return nil, err
 		}
 
 		switch {
 		case resp.Error != nil:
-			return fmt.Errorf("%s: %s: %s", cmd, resp.Error.Class, resp.Error.Desc)
+			return nil, fmt.Errorf("%s: %s: %s", cmd, resp.Error.Class, resp.Error.Desc)
 		case resp.Return != nil:
-			return nil
+			return resp.Return, nil
 		}
 	}
 }

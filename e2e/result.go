@@ -19,7 +19,9 @@ type Lookup struct {
 	Named bool
 	Dev   string
 	FS    string
-	MS    int64
+	// UUID is the STATE partition's GPT unique GUID.
+	UUID string
+	MS   int64
 	// Errors are the probes that failed (a disk blkid could not read).
 	Errors string
 }
@@ -30,6 +32,14 @@ type GateReport struct {
 		Decision string `json:"decision"`
 		AtMS     int64  `json:"at_ms"`
 		Reason   string `json:"reason"`
+		// State is the STATE partition the decision rests on.
+		State *struct {
+			Device          string `json:"device"`
+			PartitionDevice string `json:"partition_device"`
+			PartitionUUID   string `json:"partition_uuid"`
+		} `json:"state"`
+		// Unexamined names the disks the gate could not examine by then.
+		Unexamined []string `json:"unexamined"`
 	} `json:"decision"`
 	HeldMS        int64    `json:"held_ms"`
 	StateUeventMS int64    `json:"state_uevent_ms"`
@@ -43,6 +53,8 @@ type Result struct {
 	Variant  Variant `json:"variant"`
 
 	InitMS int64 `json:"init_ms"`
+	// Machine is the guest's uname -m, from the init's first record.
+	Machine string `json:"machine,omitempty"`
 	// SettledMS is when Talos's health check passed (settle returned 0);
 	// Settles counts the settle runs, Timeouts those that timed out.
 	SettledMS int64 `json:"settled_ms"`
@@ -94,6 +106,16 @@ type Result struct {
 	// Profiles are the profile files certify wrote, by file name.
 	Profiles map[string]string `json:"-"`
 
+	// BootStateUUID is the STATE partition UUID of the disk the machine
+	// booted from, when the scenario names one (DiskSpec.Boot).
+	BootStateUUID string `json:"boot_state_uuid,omitempty"`
+	// Procs are the raid-settle processes the guest saw start, end, or
+	// still there at the end (Scenario.WatchGate).
+	Procs []ProcEvent `json:"procs,omitempty"`
+	// Armed are the monitor commands the harness gave QEMU (a hung disk's
+	// breakpoint).
+	Armed []HotplugEvent `json:"armed,omitempty"`
+
 	Hotplugs        []HotplugEvent `json:"hotplugs,omitempty"`
 	ImagesUnchanged bool           `json:"images_unchanged"`
 	Done            bool           `json:"done"`
@@ -124,6 +146,19 @@ type CertifyResults struct {
 	} `json:"profiles"`
 }
 
+// ProcEvent is a raid-settle process starting ("start"), ending ("exit"),
+// or still there when the guest finished ("alive", with its scheduler
+// state and wait channel), as the guest saw it in /proc.
+type ProcEvent struct {
+	Event string `json:"event"`
+	MS    int64  `json:"ms"`
+	PID   int64  `json:"pid"`
+	PPID  int64  `json:"ppid,omitempty"`
+	Argv  string `json:"argv"`
+	State string `json:"state,omitempty"`
+	WChan string `json:"wchan,omitempty"`
+}
+
 // TimedText is a line with its guest time.
 type TimedText struct {
 	MS   int64  `json:"ms"`
@@ -150,6 +185,7 @@ func (r *Result) Add(at time.Time, line string) {
 	switch rec.Kind {
 	case proto.KindInit:
 		r.InitMS = rec.Int("ms", -1)
+		r.Machine = f["machine"]
 		r.initAt = at
 	case proto.KindSettle:
 		r.Settles++
@@ -160,7 +196,7 @@ func (r *Result) Add(at time.Time, line string) {
 	case proto.KindReturned:
 		r.SettledMS = rec.Int("ms", -1)
 	case proto.KindState:
-		l := Lookup{When: f["when"], Present: f["present"] == "1", Named: f["named"] == "1", Dev: f["dev"], FS: f["fs"], MS: rec.Int("ms", -1), Errors: f["errors"]}
+		l := Lookup{When: f["when"], Present: f["present"] == "1", Named: f["named"] == "1", Dev: f["dev"], FS: f["fs"], UUID: f["uuid"], MS: rec.Int("ms", -1), Errors: f["errors"]}
 		r.Lookups = append(r.Lookups, l)
 
 		if l.When == "decision" {
@@ -197,6 +233,9 @@ func (r *Result) Add(at time.Time, line string) {
 		}
 	case proto.KindRescan:
 		r.RescanMS = rec.Int("ms", -1)
+	case proto.KindProc:
+		r.Procs = append(r.Procs, ProcEvent{Event: f["event"], MS: rec.Int("ms", -1), PID: rec.Int("pid", -1), PPID: rec.Int("ppid", 0),
+			Argv: f["argv"], State: f["state"], WChan: f["wchan"]})
 	case proto.KindFile:
 		if r.files == nil {
 			r.files = map[string]string{}
@@ -259,4 +298,49 @@ func (r *Result) GateLog(s string) bool {
 	}
 
 	return false
+}
+
+// GateReleasedMS is when the gate released, in guest time: its release
+// line in the kernel log, or (that line lost, /dev/kmsg writes are rate
+// limited) its start line plus the report's decision time; -1 if unknown.
+func (r *Result) GateReleasedMS() int64 {
+	switch {
+	case r.GateReleaseMS >= 0:
+		return r.GateReleaseMS
+	case r.GateStartMS >= 0 && r.Gate != nil && r.Gate.Decision != nil:
+		return r.GateStartMS + r.Gate.Decision.AtMS
+	}
+
+	return -1
+}
+
+// isGate reports whether argv is the gate's command (the udev rule's RUN).
+func isGate(argv string) bool {
+	f := strings.Fields(argv)
+
+	return len(f) == 2 && f[1] == "gate"
+}
+
+// GateExit returns when the last gate process the guest saw ended, and
+// whether every one it saw had ended by the time the guest finished; -1
+// and false when it saw none.
+func (r *Result) GateExit() (ms int64, allGone bool) {
+	ms, seen, alive := -1, false, false
+
+	for _, p := range r.Procs {
+		if !isGate(p.Argv) {
+			continue
+		}
+
+		seen = true
+
+		switch p.Event {
+		case "exit":
+			ms = max(ms, p.MS)
+		case "alive":
+			alive = true
+		}
+	}
+
+	return ms, seen && !alive && ms >= 0
 }

@@ -79,7 +79,7 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		return err
 	}
 
-	args := append(append([]string(nil), baseArgs...), s.Args...)
+	args := append(h.arch().kernelArgs(baseArgs), s.Args...)
 	if s.Linger > 0 {
 		args = append(args, fmt.Sprintf("e2e.linger=%ds", int(s.Linger.Seconds())))
 	}
@@ -96,7 +96,25 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		args = append(args, "e2e.klog=1")
 	}
 
-	var used []string
+	if s.WatchGate {
+		args = append(args, "e2e.procs=1")
+	}
+
+	if s.SettleChecks > 0 {
+		args = append(args, fmt.Sprintf("e2e.settle_checks=%d", s.SettleChecks))
+	}
+
+	// GRUB's Linux loader puts BOOT_IMAGE= before the menu entry's
+	// arguments.
+	if s.BootImage != "" {
+		args = append([]string{"BOOT_IMAGE=" + s.BootImage}, args...)
+	}
+
+	var (
+		used   []string
+		arms   []Arm
+		virtio int
+	)
 
 	ctls := make([]Controller, len(s.Controllers))
 
@@ -110,7 +128,21 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 			}
 
 			used = append(used, img)
-			drive := Drive{Image: img}
+			drive := Drive{Image: img, Late: d.Late}
+
+			if c.Bus == BusVirtio {
+				virtio++
+			}
+
+			if d.Hang {
+				if c.Bus != BusVirtio || c.HotplugAfter > 0 {
+					return fmt.Errorf("a hung disk must be a virtio-blk disk present at boot")
+				}
+
+				// virtio-blk disks are named in PCI order.
+				drive.Hang = true
+				arms = append(arms, hangArms(fmt.Sprintf("c%d-d%d", ci, di), "vd"+string(rune('a'+virtio-1)))...)
+			}
 
 			if d.EIO > 0 {
 				state, err := FindPartition(img, "STATE")
@@ -144,6 +176,20 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		}
 	}
 
+	if k, ok := s.bootImage(); ok {
+		img, err := images.Path(k)
+		if err != nil {
+			return err
+		}
+
+		state, err := FindPartition(img, "STATE")
+		if err != nil {
+			return err
+		}
+
+		r.BootStateUUID = state.UUID
+	}
+
 	initrd := h.Initrds[v]
 
 	if s.ProfileFrom != "" {
@@ -173,7 +219,8 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 	var mu sync.Mutex
 
 	vm := &VM{
-		QEMU:        "qemu-system-x86_64",
+		QEMU:        h.arch().QEMU,
+		Arch:        h.arch(),
 		Kernel:      h.Guest.Vmlinux,
 		Initrd:      initrd,
 		Append:      strings.Join(args, " "),
@@ -185,6 +232,7 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		// timed from the init's start instead, a slow boot under TCG
 		// would still be in coldplug when the disk arrives.
 		HotplugAnchor: driverLoaded,
+		Arms:          arms,
 		Records: func(at time.Time, line string) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -198,6 +246,13 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 	hotplugs, runErr := vm.Run(ctx)
 	r.Wall = time.Since(t0)
 	r.Hotplugs = hotplugs
+	r.Armed = vm.Armed
+
+	for _, a := range vm.Armed {
+		if a.Err != "" {
+			r.Errors = append(r.Errors, a.Device+": "+a.Err)
+		}
+	}
 
 	for _, hp := range hotplugs {
 		if hp.Err != "" {

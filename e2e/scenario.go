@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,10 +21,21 @@ type Scenario struct {
 	Controllers []ControllerSpec
 	// Args are extra kernel arguments.
 	Args []string
-	// BootHint makes the guest look UEFI-booted from the STATE disk: the
-	// guest init publishes the EFI partition's UUID in the efivarfs file
-	// systemd-boot writes (LoaderDevicePartUUID), which the gate reads.
+	// BootHint makes the guest look UEFI-booted from the STATE disk (the
+	// one marked DiskSpec.Boot, if any): the guest init publishes the EFI
+	// partition's UUID in the efivarfs file systemd-boot writes
+	// (LoaderDevicePartUUID), which the gate reads.
 	BootHint bool
+	// BootImage makes the guest look booted by Talos's GRUB: GRUB's Linux
+	// loader puts BOOT_IMAGE=<path> first on the kernel command line.
+	BootImage string
+	// WatchGate makes the guest report every raid-settle process as it
+	// starts and ends (ProcEvent): whether the gate exits.
+	WatchGate bool
+	// SettleChecks, when set, runs Talos's udevd health check at most
+	// that many times, then looks for STATE anyway: for a machine where
+	// udev itself stays busy (Result.SettledMS stays -1).
+	SettleChecks int
 	// Variants are the boots to make.
 	Variants []Variant
 	// Linger is how long the guest keeps watching for STATE after its
@@ -46,9 +58,10 @@ type Scenario struct {
 type ControllerSpec struct {
 	Bus          Bus
 	HotplugAfter time.Duration
-	// DisksAfter plugs the disks alone (the controller is there at boot)
-	// that long after megaraid_sas loaded: the guest learns of them only
-	// when it rescans the SCSI host (Scenario.RescanAfter).
+	// DisksAfter plugs the disks alone (the controller is there at boot;
+	// with DiskSpec.Late, only those disks) that long after megaraid_sas
+	// loaded: the guest learns of them only when it rescans the SCSI host
+	// (Scenario.RescanAfter).
 	DisksAfter time.Duration
 	Disks      []DiskSpec
 }
@@ -58,6 +71,16 @@ type ControllerSpec struct {
 type DiskSpec struct {
 	Image Image
 	EIO   int
+	// Boot marks the disk the machine booted from: BootHint points at it,
+	// and Result.BootStateUUID is its STATE.
+	Boot bool
+	// Hang makes the disk's reads stop once the kernel announced it (a
+	// virtio-blk disk present at boot): a blkdebug breakpoint suspends
+	// the next read request for good.
+	Hang bool
+	// Late, on a controller with DisksAfter, plugs this disk alone late;
+	// the others are there at boot. Without any Late disk, all are late.
+	Late bool
 }
 
 // Check is one expectation on a boot's result.
@@ -99,6 +122,66 @@ var (
 	}}
 	bufferErrorRE = regexp.MustCompile(`Buffer I/O error on dev ([a-z]+\d*),`)
 )
+
+// GateUnexamined: the gate's decision names disk as one it could not
+// examine.
+func GateUnexamined(disk string) Check {
+	return Check{"gate's decision names " + disk + " unexamined", func(r *Result) bool {
+		return r.Gate != nil && r.Gate.Decision != nil && slices.Contains(r.Gate.Decision.Unexamined, disk)
+	}}
+}
+
+// GateStateOn: the STATE the gate's decision rests on is on a whole disk
+// whose device matches re.
+func GateStateOn(what string, re *regexp.Regexp) Check {
+	return Check{"gate's STATE is on " + what, func(r *Result) bool {
+		return r.Gate != nil && r.Gate.Decision != nil && r.Gate.Decision.State != nil && re.MatchString(r.Gate.Decision.State.Device)
+	}}
+}
+
+// GateStateOnBootDisk: the STATE the gate's decision rests on is the boot
+// disk's (its partition UUID).
+var GateStateOnBootDisk = Check{"gate's STATE is the boot disk's", func(r *Result) bool {
+	return r.BootStateUUID != "" && r.Gate != nil && r.Gate.Decision != nil && r.Gate.Decision.State != nil &&
+		strings.EqualFold(r.Gate.Decision.State.PartitionUUID, r.BootStateUUID)
+}}
+
+// LookupOnBootDisk: the STATE Talos's lookup found is the boot disk's
+// (want) or another one (!want).
+func LookupOnBootDisk(want bool) Check {
+	name := "Talos's lookup found the boot disk's STATE"
+	if !want {
+		name = "Talos's lookup found a STATE that is not the boot disk's"
+	}
+
+	return Check{name, func(r *Result) bool {
+		d := r.Decision()
+
+		return r.BootStateUUID != "" && d != nil && d.Present && d.UUID != "" && strings.EqualFold(d.UUID, r.BootStateUUID) == want
+	}}
+}
+
+// ReleasedWithin: the gate released at most d after STATE's partition
+// appeared, or after the gate started when STATE was there first (the
+// report's times, from the gate's start).
+func ReleasedWithin(d time.Duration) Check {
+	return Check{fmt.Sprintf("gate released within %s of STATE (or its own start)", d), func(r *Result) bool {
+		g := r.Gate
+
+		return g != nil && g.Decision != nil && g.Decision.AtMS-max(g.StateUeventMS, 0) <= d.Milliseconds()
+	}}
+}
+
+// GateExited: every gate process the guest saw had ended by the time it
+// finished, the last at most d after the gate logged its release.
+func GateExited(d time.Duration) Check {
+	return Check{fmt.Sprintf("gate process exited within %s of its release", d), func(r *Result) bool {
+		ms, gone := r.GateExit()
+		rel := r.GateReleasedMS()
+
+		return gone && rel >= 0 && ms-rel <= d.Milliseconds()
+	}}
+}
 
 // GateDecided: the gate ran, released with decision d, and wrote its report.
 func GateDecided(d string) Check {
@@ -353,8 +436,121 @@ func Scenarios() []*Scenario {
 		},
 	)
 
-	return s
+	return append(s, proofScenarios(verified, without)...)
 }
+
+// proofScenarios are issue 10's: the gate on machines that broke earlier
+// designs, each checked with and without it.
+func proofScenarios(verified []Check, without func(...Check) []Check) []*Scenario {
+	with := func(cs ...Check) []Check { return append(verified[:len(verified):len(verified)], cs...) }
+
+	return []*Scenario{
+		// A second logical drive reported late by the firmware of a
+		// controller that already shows one: the gate has seen a disk on
+		// it, so only evidence that Talos is installed (GRUB's BOOT_IMAGE,
+		// first on the command line) makes it wait for STATE.
+		{
+			ID:    "11-second-volume-15s",
+			Title: "megasas showing a blank disk at boot; its second logical drive (STATE) announced 15s after megaraid_sas loaded (rescan); GRUB's BOOT_IMAGE=/A/vmlinuz",
+			Controllers: []ControllerSpec{{Bus: BusMegasas, DisksAfter: time.Second, Disks: []DiskSpec{
+				{Image: ImageBlank}, {Image: ImageState, Late: true},
+			}}},
+			BootImage:   "/A/vmlinuz",
+			RescanAfter: 15 * time.Second,
+			Variants:    both,
+			Linger:      30 * time.Second,
+			Expect: map[Variant][]Check{
+				Without: without(StateAbsent, StateLater, Rescanned),
+				With:    append([]Check{Rescanned}, verified...),
+			},
+		},
+		{
+			ID:    "11-second-volume-15s-no-evidence",
+			Title: "as 11-second-volume-15s with no evidence that Talos is installed (no BOOT_IMAGE, no boot hint): the documented limit",
+			Controllers: []ControllerSpec{{Bus: BusMegasas, DisksAfter: time.Second, Disks: []DiskSpec{
+				{Image: ImageBlank}, {Image: ImageState, Late: true},
+			}}},
+			RescanAfter: 15 * time.Second,
+			Variants:    []Variant{With},
+			Linger:      30 * time.Second,
+			Expect:      map[Variant][]Check{With: {Rescanned, GateDecided("no-state"), Diagnosed(diagnose.NoState), StateAbsent, StateLater}},
+		},
+		// A slow controller on a BIOS (GRUB) boot: no UEFI boot hint, but
+		// GRUB's BOOT_IMAGE says Talos is installed.
+		{
+			ID:    "12-hotplug-20s-grub",
+			Title: "as 2-hotplug-20s booted by GRUB (BOOT_IMAGE=/A/vmlinuz first), no UEFI boot hint",
+			Controllers: []ControllerSpec{
+				boot(BusMegasas, ImageBlank),
+				late(20*time.Second, BusMegasas, ImageState),
+			},
+			BootImage: "/A/vmlinuz",
+			Variants:  []Variant{With},
+			Linger:    35 * time.Second,
+			Expect:    map[Variant][]Check{With: verified},
+		},
+		{
+			ID:          "13-nvme-multipath",
+			Title:       "STATE on an NVMe namespace shared by two controllers of one subsystem (native multipath: nvme0n1 under /devices/virtual/nvme-subsystem/) beside a megasas with a blank disk",
+			Controllers: []ControllerSpec{boot(BusMegasas, ImageBlank), boot(BusNVMeMultipath, ImageState)},
+			Variants:    both,
+			Expect: map[Variant][]Check{
+				Without: without(StatePresent),
+				With:    with(GateStateOn("the multipath namespace", nvmeNamespaceRE)),
+			},
+		},
+		// A data disk whose reads never complete (virtio-blk: no command
+		// timeout) beside STATE on AHCI: the gate must not wait for it,
+		// nor be kept alive by a read stuck in the kernel.
+		{
+			ID:    "14-hung-disk",
+			Title: "STATE on AHCI beside a virtio-blk data disk whose reads hang once the kernel announced it (blkdebug breakpoint), and a megasas with a blank disk",
+			Controllers: []ControllerSpec{
+				boot(BusMegasas, ImageBlank),
+				boot(BusAHCI, ImageState),
+				{Bus: BusVirtio, Disks: []DiskSpec{{Image: ImageBlank, Hang: true}}},
+			},
+			WatchGate: true,
+			// udev's own blkid reads the hung disk too and its worker
+			// stays busy (udevd's event timeout is 180 s): one health
+			// check shows it, the lookup goes ahead after it.
+			SettleChecks: 1,
+			Variants:     both,
+			Expect: map[Variant][]Check{
+				Without: without(StatePresent),
+				With:    with(GateUnexamined("vda"), ReleasedWithin(hungDiskBound), GateExited(time.Second)),
+			},
+		},
+		// A disk from an earlier install left in the machine, shown at
+		// boot, while the disk the machine booted from (the UEFI hint
+		// names its EFI partition) is behind a slow controller.
+		{
+			ID:    "15-leftover-disk",
+			Title: "a leftover Talos disk on AHCI at boot; the boot disk (UEFI hint) on a second megasas hot-plugged 15s after megaraid_sas loaded",
+			Controllers: []ControllerSpec{
+				boot(BusMegasas, ImageBlank),
+				boot(BusAHCI, ImageLeftover),
+				{Bus: BusMegasas, HotplugAfter: 15 * time.Second, Disks: []DiskSpec{{Image: ImageState, Boot: true}}},
+			},
+			BootHint: true,
+			Variants: both,
+			Expect: map[Variant][]Check{
+				Without: without(StatePresent, LookupOnBootDisk(false)),
+				With:    with(GateStateOnBootDisk),
+			},
+		},
+	}
+}
+
+// hungDiskBound is how soon after STATE the gate must release beside a
+// disk whose reads hang: the gate's grace for probes under way
+// (agent.PendingProbeGrace, 2 s) and a second for the probe of STATE and
+// the release under TCG; far below the 120 s deadline.
+const hungDiskBound = 3 * time.Second
+
+// nvmeNamespaceRE matches a multipath NVMe namespace's node (nvme0n1), not
+// a path's (nvme0c0n1).
+var nvmeNamespaceRE = regexp.MustCompile(`/nvme\d+n\d+$`)
 
 // FindScenario returns the scenario with the given ID.
 func FindScenario(id string) (*Scenario, error) {
@@ -389,11 +585,29 @@ func (s *Scenario) Images() []Image {
 	return out
 }
 
-// stateImage is the scenario's disk with a STATE partition, if any.
+// stateImage is the scenario's boot disk (DiskSpec.Boot), else its first
+// disk with a STATE partition, if any.
 func (s *Scenario) stateImage() (Image, bool) {
+	if i, ok := s.bootImage(); ok {
+		return i, true
+	}
+
 	for _, i := range s.Images() {
 		if i != ImageBlank {
 			return i, true
+		}
+	}
+
+	return "", false
+}
+
+// bootImage is the image of the disk marked DiskSpec.Boot, if any.
+func (s *Scenario) bootImage() (Image, bool) {
+	for _, c := range s.Controllers {
+		for _, d := range c.Disks {
+			if d.Boot {
+				return d.Image, true
+			}
 		}
 	}
 
@@ -421,6 +635,11 @@ func (s *Scenario) lastHotplug() time.Duration {
 	}
 
 	late = max(late, s.RescanAfter)
+
+	// Each health check that times out costs a check period (60 s).
+	if s.SettleChecks > 0 {
+		late = max(late, time.Duration(s.SettleChecks)*60*time.Second)
+	}
 
 	return late
 }

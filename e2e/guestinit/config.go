@@ -16,6 +16,10 @@ type config struct {
 	CheckPeriod time.Duration
 	// MaxChecks bounds the health checks; Talos keeps going for 10 minutes.
 	MaxChecks int
+	// GiveUp (e2e.settle_checks=N, which also sets MaxChecks) makes running
+	// out of health checks a step the harness asked for, not an error: the
+	// lookup goes ahead while udev is still busy.
+	GiveUp bool
 	// SettleTime is talos.device.settle_time: an extra sleep after settle.
 	SettleTime time.Duration
 	// Linger keeps watching for STATE that long after the lookup, to show
@@ -35,6 +39,10 @@ type config struct {
 	// Certify runs raid-settle certify on the megaraid_sas controller after
 	// the lookup and prints its results.
 	Certify bool
+	// Procs reports every raid-settle process as it starts and ends (and
+	// those left at the end, with their state): whether the gate exits
+	// while one of its reads is stuck.
+	Procs bool
 }
 
 func defaultConfig() config {
@@ -88,10 +96,21 @@ func parseCmdline(cmdline string) (config, []string) {
 			}
 
 			c.MaxChecks = n
+		case "e2e.settle_checks":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				warnings = append(warnings, "bad "+arg)
+
+				continue
+			}
+
+			c.MaxChecks, c.GiveUp = n, true
 		case "e2e.rescan_after":
 			dur(key, v, &c.RescanAfter)
 		case "e2e.certify":
 			c.Certify = v != "0"
+		case "e2e.procs":
+			c.Procs = v != "0"
 		case "e2e.efi_boot_part":
 			c.EFIBootPart = v
 		case "talos.device.settle_time":

@@ -16,11 +16,13 @@
 //     power off.
 //
 // Kernel arguments: e2e.hello (smoke test), e2e.settle_timeout=,
-// e2e.check_period=, e2e.max_checks=, e2e.linger= (keep watching for STATE
+// e2e.check_period=, e2e.max_checks=, e2e.settle_checks= (as max_checks, then
+// look for STATE anyway), e2e.linger= (keep watching for STATE
 // after the lookup), e2e.klog=1 (the whole kernel log),
 // e2e.efi_boot_part=UUID (pretend to be UEFI-booted from that partition),
 // e2e.rescan_after= (rescan the SCSI hosts that long after megaraid_sas
 // loaded), e2e.certify=1 (run raid-settle certify after the lookup),
+// e2e.procs=1 (report raid-settle processes as they start and end),
 // and Talos's own talos.device.settle_time=.
 //
 // It is built static (CGO_ENABLED=0) and never shipped.
@@ -36,6 +38,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/raid-settle/raid-settle/e2e/internal/proto"
@@ -58,7 +61,7 @@ func main() {
 	mountErr := mountAll()
 	start := nowMS()
 	g := &guest{out: openOutput(), stateSeen: make(chan int64, 16)}
-	g.emit(proto.KindInit, "ms", start)
+	g.emit(proto.KindInit, "ms", start, "machine", machine())
 
 	if mountErr != nil {
 		g.fail("mount", mountErr)
@@ -107,6 +110,11 @@ func (g *guest) run() {
 		}
 	}
 
+	var procs *procWatch
+	if g.cfg.Procs {
+		procs = g.watchProcs()
+	}
+
 	g.step("builtin-modules", "modprobe", "-a", "scsi_mod", "sd_mod")
 
 	udevd := exec.Command("/usr/lib/systemd/systemd-udevd", "--resolve-names=never")
@@ -149,6 +157,10 @@ func (g *guest) run() {
 
 	if g.cfg.Certify {
 		g.certify()
+	}
+
+	if procs != nil {
+		procs.finish()
 	}
 
 	g.dumpKmsg()
@@ -253,9 +265,15 @@ func (g *guest) settle() {
 			return
 		}
 
-		if wait := time.Duration(t0+g.cfg.CheckPeriod.Milliseconds()-nowMS()) * time.Millisecond; wait > 0 {
+		if wait := time.Duration(t0+g.cfg.CheckPeriod.Milliseconds()-nowMS()) * time.Millisecond; wait > 0 && attempt < g.cfg.MaxChecks {
 			time.Sleep(wait)
 		}
+	}
+
+	if g.cfg.GiveUp {
+		g.emit(proto.KindStep, "name", "settle-gave-up", "ms", nowMS(), "checks", g.cfg.MaxChecks)
+
+		return
 	}
 
 	g.emit(proto.KindError, "step", "settle", "text", fmt.Sprintf("udevd never settled in %d checks", g.cfg.MaxChecks))
@@ -267,7 +285,7 @@ func (g *guest) lookup(when string) stateResult {
 	r := lookupState("/sys", "/dev")
 
 	g.emit(proto.KindState, "when", when, "present", b2i(r.Present), "named", b2i(r.Named), "dev", r.Dev, "fs", r.FS,
-		"disks", r.Disks, "ms", nowMS(), "took_ms", nowMS()-t0, "errors", strings.Join(r.Errors, "; "))
+		"uuid", r.UUID, "disks", r.Disks, "ms", nowMS(), "took_ms", nowMS()-t0, "errors", strings.Join(r.Errors, "; "))
 
 	return r
 }
@@ -420,6 +438,26 @@ func b2i(b bool) int {
 	}
 
 	return 0
+}
+
+// machine is uname -m: the harness checks the guest's architecture by it.
+func machine() string {
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		return ""
+	}
+
+	var b []byte
+
+	for _, c := range u.Machine {
+		if c == 0 {
+			break
+		}
+
+		b = append(b, byte(c))
+	}
+
+	return string(b)
 }
 
 func kernelRelease() string {

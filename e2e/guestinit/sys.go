@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -55,7 +57,17 @@ type output struct {
 }
 
 func openOutput() *output {
-	for _, p := range []string{"/dev/ttyS1", "/dev/console"} {
+	ports := []string{"/dev/ttyS1", "/dev/console"}
+	if runtime.GOARCH == "arm64" {
+		// QEMU's virt machine has one PL011 (the kernel console): the
+		// records go to a virtio console, whose port the driver adds
+		// asynchronously, maybe after the init started.
+		waitForFile("/dev/hvc0", 5*time.Second)
+
+		ports = []string{"/dev/hvc0", "/dev/console"}
+	}
+
+	for _, p := range ports {
 		if f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NOCTTY, 0); err == nil {
 			return &output{f: f}
 		}

@@ -11,6 +11,10 @@
 //	e2e hello                               smoke test: boot the guest init and power off
 //	e2e prepare                             fetch and build everything, boot nothing
 //
+// -arch arm64 makes any of them (but results and demo) boot the arm64
+// extension on QEMU's virt machine instead: its scenarios are
+// e2e.Arm64Scenarios (make e2e-arm64).
+//
 // Every command installs what it needs on the host (apt-get) and caches
 // downloads and builds under .cache/e2e; boots write their files under
 // _out/e2e. The exit code is 1 when a boot fails a check.
@@ -48,6 +52,7 @@ func main() {
 
 type options struct {
 	repo, extension, only, scenario, variant, out string
+	arch                                          string
 	parallel                                      int
 	klog                                          bool
 }
@@ -70,13 +75,23 @@ func run(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 	fs.StringVar(&o.out, "out", "", "where boots write their files (default REPO/_out/e2e)")
 	fs.IntVar(&o.parallel, "parallel", 2, "boots at a time")
 	fs.BoolVar(&o.klog, "klog", false, "the guest prints its whole kernel log into records.log")
+	fs.StringVar(&o.arch, "arch", "amd64", "the guest's architecture: amd64, or arm64 (its own scenarios, the extension from REPO/_out/extension/arm64)")
 
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2, err
 	}
 
+	arch, err := e2e.FindArch(o.arch)
+	if err != nil {
+		return 2, err
+	}
+
+	if arch != e2e.ArchAMD64 && (cmd == "results" || cmd == "demo") {
+		return 2, fmt.Errorf("%s boots the amd64 guest only", cmd)
+	}
+
 	if cmd == "list" {
-		for _, s := range e2e.Scenarios() {
+		for _, s := range e2e.ScenariosFor(arch) {
 			fmt.Fprintf(stdout, "%-22s %-16s %s\n", s.ID, variants(s), s.Title)
 		}
 
@@ -90,6 +105,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 
 	h := e2e.NewHarness(root, os.Stderr)
 	h.Klog = o.klog
+	h.UseArch(arch)
+
 	if o.extension != "" {
 		if h.Extension, err = filepath.Abs(o.extension); err != nil {
 			return 1, err
@@ -131,10 +148,11 @@ func variants(s *e2e.Scenario) string {
 
 func hello(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (int, error) {
 	vm := &e2e.VM{
-		QEMU:    "qemu-system-x86_64",
+		QEMU:    h.Arch.QEMU,
+		Arch:    h.Arch,
 		Kernel:  h.Guest.Vmlinux,
 		Initrd:  h.Initrds[e2e.Bare],
-		Append:  "console=ttyS0 quiet panic=-1 cryptomgr.notests e2e.hello",
+		Append:  "console=" + h.Arch.Console + " quiet panic=-1 cryptomgr.notests e2e.hello",
 		Dir:     filepath.Join(o.out, "hello"),
 		Timeout: 2 * time.Minute,
 		Records: func(_ time.Time, line string) {
@@ -156,9 +174,16 @@ func hello(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (in
 }
 
 func runOne(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (int, error) {
-	sc, err := e2e.FindScenario(o.scenario)
-	if err != nil {
-		return 2, err
+	var sc *e2e.Scenario
+
+	for _, s := range e2e.ScenariosFor(h.Arch) {
+		if s.ID == o.scenario {
+			sc = s
+		}
+	}
+
+	if sc == nil {
+		return 2, fmt.Errorf("no scenario %q (see e2e list -arch %s)", o.scenario, h.Arch.Name)
 	}
 
 	v := e2e.Variant(o.variant)
@@ -166,7 +191,7 @@ func runOne(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (i
 		return 2, fmt.Errorf("-variant must be with or without")
 	}
 
-	images := &e2e.Images{Dir: filepath.Join(h.Cache, "images")}
+	images := &e2e.Images{Dir: h.ImagesDir()}
 	dir := filepath.Join(o.out, sc.ID+"-"+o.variant)
 	r := h.RunOne(ctx, sc, v, images, dir)
 
@@ -190,8 +215,7 @@ func runOne(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (i
 	return 0, nil
 }
 
-func selectScenarios(only string) ([]*e2e.Scenario, error) {
-	all := e2e.Scenarios()
+func selectScenarios(all []*e2e.Scenario, only string) ([]*e2e.Scenario, error) {
 	if only == "" {
 		return all, nil
 	}
@@ -216,7 +240,7 @@ func selectScenarios(only string) ([]*e2e.Scenario, error) {
 }
 
 func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, stdout io.Writer) (int, error) {
-	scenarios, err := selectScenarios(o.only)
+	scenarios, err := selectScenarios(e2e.ScenariosFor(h.Arch), o.only)
 	if err != nil {
 		return 2, err
 	}
@@ -242,8 +266,11 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 
 	fmt.Fprintln(stdout)
 	e2e.WriteText(stdout, outs)
-	fmt.Fprintln(stdout)
-	e2e.WriteAnchor(stdout, outs)
+
+	if h.Arch == e2e.ArchAMD64 {
+		fmt.Fprintln(stdout)
+		e2e.WriteAnchor(stdout, outs)
+	}
 
 	// raid-settle certify --from-reports over the scenario-2 reports, one
 	// machine at a time: each must derive a profile.

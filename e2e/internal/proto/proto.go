@@ -30,6 +30,7 @@ const (
 	KindError    = "error"   // something in the init failed: text
 	KindFile     = "file"    // a guest file the harness keeps: path, data
 	KindRescan   = "rescan"  // the init rescanned the SCSI hosts: ms, hosts
+	KindProc     = "proc"    // a raid-settle process came or went: pid, ppid, argv, ms, event, state, wchan
 	KindDone     = "done"    // about to power off: ms
 )
 
