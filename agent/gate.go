@@ -205,6 +205,12 @@ func (g *Gate) settings(rep *Report) Settings {
 		s.BootPartUUID = uuid
 	}
 
+	if kexec, err := ReadKexecBoot(g.SysRoot); err != nil {
+		rep.Errors = append(rep.Errors, err.Error())
+	} else {
+		s.KexecBoot = kexec
+	}
+
 	quiet := "adaptive per driver"
 	if s.Quiet > 0 {
 		quiet = s.Quiet.String()

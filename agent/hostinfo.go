@@ -76,3 +76,35 @@ func IsInstalledBootImage(image string) bool {
 
 	return image == "/A/vmlinuz" || image == "/B/vmlinuz"
 }
+
+// x86 boot protocol: the boot loader's id is the byte at 0x210 of the setup
+// header (type_of_loader, Documentation/arch/x86/boot.rst); its high nibble
+// 0xD is kexec, which kexec_file_load writes (bzImage64_load in
+// arch/x86/kernel/kexec-bzimage64.c, Linux v6.12). The kernel exposes the
+// boot_params it started with as /sys/kernel/boot_params/data
+// (boot_params_ksysfs_init in arch/x86/kernel/ksysfs.c, torvalds/linux
+// commit 00ed905ab8e5).
+const (
+	typeOfLoaderOffset = 0x210
+	kexecLoaderID      = 0xD
+)
+
+// ReadKexecBoot reports whether the running kernel was loaded by kexec, read
+// from the x86 boot_params under sysRoot. Other architectures have no such
+// file: false, without error.
+func ReadKexecBoot(sysRoot string) (bool, error) {
+	data, err := os.ReadFile(filepath.Join(sysRoot, "kernel", "boot_params", "data"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+
+	if err != nil {
+		return false, fmt.Errorf("failed to read the boot parameters: %w", err)
+	}
+
+	if len(data) <= typeOfLoaderOffset {
+		return false, fmt.Errorf("boot parameters of %d bytes: too short", len(data))
+	}
+
+	return data[typeOfLoaderOffset]>>4 == kexecLoaderID, nil
+}

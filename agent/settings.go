@@ -41,6 +41,10 @@ type Settings struct {
 	// BootImage is the BOOT_IMAGE= argument GRUB puts on the kernel command
 	// line (the kernel it loaded), "" when there is none.
 	BootImage string `json:"boot_image,omitempty"`
+	// KexecBoot is set when the running kernel was loaded by kexec (x86's
+	// boot_params record it), as Talos loads an installed kernel on reboot
+	// and upgrade.
+	KexecBoot bool `json:"kexec_boot,omitempty"`
 	// Profiles pick the quiet window per driver.
 	Profiles Profiles `json:"-"`
 }
@@ -52,12 +56,16 @@ func DefaultSettings() Settings {
 
 // InstalledEvidence says why the settings show that Talos is installed on
 // this machine, or "" when they do not. The evidence is BOOT_IMAGE naming a
-// kernel of an installed Talos (see IsInstalledBootImage). A boot-partition
-// hint alone is not evidence, since installer media set it too; the engine
-// treats it separately (the disk holding it must be examined first).
+// kernel of an installed Talos (see IsInstalledBootImage), or a kernel loaded
+// by kexec. A boot-partition hint alone is not evidence, since installer
+// media set it too; the engine treats it apart (the disk holding it must be
+// examined first). docs/installed-evidence.md has the sources.
 func (s Settings) InstalledEvidence() string {
-	if IsInstalledBootImage(s.BootImage) {
+	switch {
+	case IsInstalledBootImage(s.BootImage):
 		return "BOOT_IMAGE=" + s.BootImage + ": GRUB loaded the kernel of an installed Talos"
+	case s.KexecBoot:
+		return "kexec boot: Talos kexecs only into the kernel of an installed system disk"
 	}
 
 	return ""
@@ -109,7 +117,11 @@ func ApplyCmdline(s *Settings, cmdline string) []Note {
 		case "talos.device.settle_time":
 			notes = append(notes, Note{Message: fmt.Sprintf("%s adds a fixed wait after udevd settles on every boot; raid-settle already waits for STATE, so it can be removed", arg)})
 		case "BOOT_IMAGE":
-			s.BootImage = value
+			// GRUB's comes first; another one in the extra arguments must
+			// not hide it.
+			if s.BootImage == "" || IsInstalledBootImage(value) && !IsInstalledBootImage(s.BootImage) {
+				s.BootImage = value
+			}
 		case "udev.event_timeout", "rd.udev.event_timeout":
 			if d, err := parseSeconds(value); err == nil && d > 0 {
 				eventTimeout = d

@@ -25,6 +25,11 @@ func TestApplyCmdline(t *testing.T) {
 			want:    Settings{Deadline: Duration(DefaultDeadline), BootImage: "(hd0,gpt3)/A/vmlinuz"},
 		},
 		{
+			name:    "a stray BOOT_IMAGE in the extra arguments does not hide GRUB's",
+			cmdline: "BOOT_IMAGE=/B/vmlinuz console=ttyS0 BOOT_IMAGE=foo",
+			want:    Settings{Deadline: Duration(DefaultDeadline), BootImage: "/B/vmlinuz"},
+		},
+		{
 			name:    "all raid_settle keys",
 			cmdline: "raid_settle.timeout=90 raid_settle.quiet=4.5s raid_settle.disable=1 raid_settle.debug",
 			want:    Settings{Deadline: Seconds(90), Quiet: Seconds(4.5), Disabled: true, Debug: true},
@@ -245,5 +250,58 @@ func TestInstalledBootImage(t *testing.T) {
 		if ev := s.InstalledEvidence(); (ev != "") != installed {
 			t.Errorf("InstalledEvidence with BOOT_IMAGE=%q = %q", image, ev)
 		}
+	}
+}
+
+func TestReadKexecBoot(t *testing.T) {
+	sys := t.TempDir()
+
+	if kexec, err := ReadKexecBoot(sys); kexec || err != nil {
+		t.Fatalf("no boot_params (not x86): %t, %v", kexec, err)
+	}
+
+	dir := filepath.Join(sys, "kernel", "boot_params")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		loader  byte
+		size    int
+		want    bool
+		wantErr bool
+	}{
+		{loader: 0xD0, size: 4096, want: true}, // kexec_file_load
+		{loader: 0x72, size: 4096},             // GRUB's legacy Linux loader
+		{loader: 0x46, size: 4096},             // iPXE
+		{loader: 0x00, size: 4096},             // EFI stub
+		{loader: 0xD0, size: 0x210, wantErr: true},
+	} {
+		data := make([]byte, tc.size)
+		if tc.size > typeOfLoaderOffset {
+			data[typeOfLoaderOffset] = tc.loader
+		}
+
+		if err := os.WriteFile(filepath.Join(dir, "data"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+
+		got, err := ReadKexecBoot(sys)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("loader %#x in %d bytes: got %t, %v", tc.loader, tc.size, got, err)
+		}
+	}
+
+	// This machine's own boot parameters read without error where the
+	// kernel exposes them (x86).
+	if _, err := os.Stat("/sys/kernel/boot_params/data"); err == nil {
+		if _, err := ReadKexecBoot("/sys"); err != nil {
+			t.Errorf("this machine's boot_params: %v", err)
+		}
+	}
+
+	s := Settings{KexecBoot: true}
+	if s.InstalledEvidence() == "" {
+		t.Error("a kexec boot is evidence of an installed node")
 	}
 }
