@@ -301,3 +301,36 @@ func TestNewGateLeavesTheKernelLogToRun(t *testing.T) {
 		t.Fatalf("NewGate opened a log: %+v", g.Log)
 	}
 }
+
+func TestReplayHonoursTheEvidenceInTheReport(t *testing.T) {
+	// A blank disk on a megaraid: the quiet window ends it without evidence,
+	// the deadline with it.
+	tl := join([]TimedInput{at0(0, megaraidBind(megaraid))}, diskArrives(500*time.Millisecond, megaraid, "sda"))
+	probe := blankDisk()
+	probe.Disk = "sda"
+	tl = append(tl, TimedInput{AtMS: 520, Input: Input{Kind: InputProbe, Probe: &probe}})
+
+	for _, tc := range []struct {
+		settings string
+		want     Decision
+	}{
+		{`{"deadline": "2m0s"}`, DecisionNoState},
+		{`{"deadline": "2m0s", "boot_image": "/B/vmlinuz"}`, DecisionDeadline},
+		{`{"deadline": "2m0s", "kexec_boot": true}`, DecisionDeadline},
+		{`{"deadline": "2m0s", "boot_part_uuid": "` + bootUUID + `"}`, DecisionDeadline},
+	} {
+		timeline, err := json.Marshal(tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		settings, replayed, err := ReadTimeline([]byte(`{"settings": ` + tc.settings + `, "timeline": ` + string(timeline) + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if got := Simulate(settings, replayed, nil, 0).Release.Decision; got != tc.want {
+			t.Errorf("settings %s: replayed to %s, want %s", tc.settings, got, tc.want)
+		}
+	}
+}
