@@ -79,7 +79,9 @@ var genDrivers = []struct{ driver, class, id string }{
 func genMachine(seed int64) *machine {
 	r := rand.New(rand.NewSource(seed))
 	m := &machine{seed: seed, settings: DefaultSettings(), disks: map[string]*genDisk{}, controllers: map[string]string{}}
-	dur := func(max time.Duration) time.Duration { return time.Duration(r.Int63n(int64(max))).Round(time.Millisecond) }
+	dur := func(max time.Duration) time.Duration {
+		return time.Duration(r.Int63n(int64(max))).Round(time.Millisecond)
+	}
 
 	switch r.Intn(5) {
 	case 0:
