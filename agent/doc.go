@@ -7,23 +7,29 @@
 // The engine waits in one state and leaves it by the first rule that holds,
 // checked in this order after every input:
 //
-//	                +---------------------------------------------+
-//	start --------> |                  WAITING                    |
-//	                |  controllers: last event, longest gap       |
-//	                |  disks: stale -> probing -> probed          |
-//	                +---------------------------------------------+
-//	                  |           |              |             |
-//	    raid_settle.disable   STATE probed   all quiet,    deadline
-//	                  |      (boot disk's     no probe      passed
-//	                  |      if hinted)       pending          |
-//	                  v           |              |             v
-//	             [disabled]       v              v        [deadline]
-//	                    [state-verified]     [no-state], or STATE's
-//	                    [state-invalid]      verdict when a hint was
-//	                                         never satisfied
+//	                +-----------------------------------------------------+
+//	start --------> |                      WAITING                        |
+//	                |  controllers: last event, longest gap               |
+//	                |  disks: stale -> probing -> examined | given up     |
+//	                +-----------------------------------------------------+
+//	                  |          |             |           |          |
+//	   raid_settle.disable  boot disk's   any STATE,   all quiet,   deadline
+//	                  |     STATE (with   probes done  no evidence,   passed
+//	                  |     a boot hint)  or 2 s grace no probe due     |
+//	                  v          |             |           |          v
+//	             [disabled]      v             v           v     [deadline]
+//	                    [state-verified] / [state-invalid]  [no-state]
+//
+// Evidence that Talos is installed (GRUB's BOOT_IMAGE=/A/vmlinuz or
+// /B/vmlinuz, a kexec boot) removes the no-state exit: only STATE or the
+// deadline end the wait. A boot-partition hint (LoaderDevicePartUUID) does
+// the same until the disk holding that partition has been examined, and no
+// STATE on another disk is taken before then.
 //
 // A controller is quiet once no event on it, or on anything below it in
 // sysfs, has arrived for its window: GapFactor times the longest gap between
 // its events so far, clamped to its Profile's [Quiet, MaxQuiet]. With no
-// storage controller at all the window is NoControllerGrace from start.
+// storage controller at all the window is NoControllerGrace from start. A
+// probe in flight for longer than HungProbeTimeout no longer holds the quiet
+// exit; the disk is named as unexamined.
 package agent
