@@ -23,9 +23,10 @@ type Arm struct {
 // hangArms make a Drive.Hang disk's reads stop: once the guest reports the
 // kernel's add uevent of the disk (guestName), a breakpoint suspends the
 // next read request of drive id, and every later read of the pages it
-// covers waits behind it in the guest. The request is resumed only when the
-// guest has reported everything: its power-off does not complete while the
-// read is stuck.
+// covers waits behind it in the guest. The request is resumed once the
+// guest has made its Talos-like lookup: the guest's power-off resets the
+// virtio device, and QEMU drains the disk's requests on reset, in its main
+// loop, which would wait for the suspended one for ever (monitor included).
 func hangArms(id, guestName string) []Arm {
 	tag := "hang-" + id
 
@@ -37,7 +38,7 @@ func hangArms(id, guestName string) []Arm {
 		},
 		HMP: `qemu-io ` + id + ` "break read_aio ` + tag + `"`,
 	}, {
-		When: func(rec proto.Record) bool { return rec.Kind == proto.KindDone },
+		When: func(rec proto.Record) bool { return rec.Kind == proto.KindState && rec.Fields["when"] == "decision" },
 		HMP:  `qemu-io ` + id + ` "resume ` + tag + `"`,
 	}}
 }
@@ -64,20 +65,20 @@ func (a *arming) see(ctx context.Context, rec proto.Record) {
 		a.fired[i] = true
 		a.wg.Add(1)
 
-		go func(cmd string) {
+		go func(arm Arm) {
 			defer a.wg.Done()
 
-			ev := a.run(ctx, cmd)
+			ev := a.run(ctx, arm)
 
 			a.mu.Lock()
 			a.events = append(a.events, ev)
 			a.mu.Unlock()
-		}(arm.HMP)
+		}(arm)
 	}
 }
 
-func (a *arming) run(ctx context.Context, cmd string) HotplugEvent {
-	ev := HotplugEvent{Device: "hmp " + cmd}
+func (a *arming) run(ctx context.Context, arm Arm) HotplugEvent {
+	ev := HotplugEvent{Device: "hmp " + arm.HMP}
 
 	q, err := dialQMP(ctx, a.vm.qmpPath())
 	if err != nil {
@@ -87,7 +88,7 @@ func (a *arming) run(ctx context.Context, cmd string) HotplugEvent {
 	}
 	defer q.Close() //nolint:errcheck
 
-	out, err := q.Call("human-monitor-command", map[string]any{"command-line": cmd})
+	out, err := q.Call("human-monitor-command", map[string]any{"command-line": arm.HMP})
 	ev.At = time.Now()
 
 	var text string

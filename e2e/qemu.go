@@ -206,7 +206,10 @@ func (vm *VM) Args() []string {
 		"-kernel", vm.Kernel, "-initrd", vm.Initrd, "-append", vm.Append,
 		"-chardev", "file,id=console,path=" + filepath.Join(vm.Dir, "console.log"),
 		"-serial", "chardev:console",
-		"-chardev", "stdio,id=records,signal=off",
+		// The records come through a pipe of their own (Run passes it as
+		// fd 3): QEMU's stdout also gets blkdebug's messages, flushed
+		// whenever its buffer fills, which would cut a record.
+		"-chardev", "file,id=records,path=/dev/fd/3",
 		"-serial", "chardev:records",
 		"-qmp", "unix:" + vm.qmpPath() + ",server=on,wait=off",
 	}
@@ -245,14 +248,20 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 	}
 	defer stderr.Close() //nolint:errcheck
 
-	cmd.Stderr = stderr
+	cmd.Stdout, cmd.Stderr = stderr, stderr
 
-	stdout, err := cmd.StdoutPipe()
+	stdout, recordsW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
+	defer stdout.Close() //nolint:errcheck
 
-	if err = cmd.Start(); err != nil {
+	cmd.ExtraFiles = []*os.File{recordsW}
+
+	err = cmd.Start()
+	recordsW.Close() //nolint:errcheck
+
+	if err != nil {
 		return nil, fmt.Errorf("failed to start QEMU: %w", err)
 	}
 

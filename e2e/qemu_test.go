@@ -56,3 +56,41 @@ func TestVMArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestVMDevicesNVMeLateHang(t *testing.T) {
+	vm := &VM{Controllers: []Controller{
+		{Bus: BusMegasas, DisksAfter: time.Second, Disks: []Drive{{Image: "/i/blank.img"}, {Image: "/i/state.img", Late: true}}},
+		{Bus: BusNVMeMultipath, Disks: []Drive{{Image: "/i/state.img"}}},
+		{Bus: BusVirtio, Disks: []Drive{{Image: "/i/blank.img", Hang: true}}},
+	}}
+
+	args, hotplug := vm.devices()
+
+	wantArgs := []string{
+		"-drive", "if=none,id=c0-d0,format=raw,readonly=on,file=/i/blank.img",
+		"-drive", "if=none,id=c0-d1,format=raw,readonly=on,file=/i/state.img",
+		// The controller and its first disk are there at boot; the disk
+		// marked late comes through QMP.
+		"-device", "megasas,id=c0",
+		"-device", "scsi-hd,id=c0-d0-hd,drive=c0-d0,bus=c0.0,scsi-id=0",
+		"-drive", "if=none,id=c1-d0,format=raw,readonly=on,file=/i/state.img",
+		"-device", "nvme-subsys,id=c1,nqn=raid-settle-e2e-c1",
+		"-device", "nvme,id=c1-p0,serial=rsc1,subsys=c1",
+		"-device", "nvme,id=c1-p1,serial=rsc1,subsys=c1",
+		"-device", "nvme-ns,id=c1-d0-ns,drive=c1-d0,bus=c1-p0,nsid=1,shared=on",
+		// A hung disk has blkdebug under it with no rule: the harness sets
+		// a breakpoint later.
+		"-drive", "if=none,id=c2-d0,format=raw,readonly=on,file=blkdebug::/i/blank.img",
+		"-device", "virtio-blk-pci,id=c2-d0-hd,drive=c2-d0",
+	}
+	if !reflect.DeepEqual(args, wantArgs) {
+		t.Errorf("args:\n got %q\nwant %q", args, wantArgs)
+	}
+
+	wantPlug := [][]map[string]any{{
+		{"driver": "scsi-hd", "id": "c0-d1-hd", "drive": "c0-d1", "bus": "c0.0", "scsi-id": 1},
+	}, nil, nil}
+	if !reflect.DeepEqual(hotplug, wantPlug) {
+		t.Errorf("hot-plug:\n got %v\nwant %v", hotplug, wantPlug)
+	}
+}

@@ -41,6 +41,11 @@ type GateReport struct {
 		// Unexamined names the disks the gate could not examine by then.
 		Unexamined []string `json:"unexamined"`
 	} `json:"decision"`
+	// Log is the gate's milestones, in milliseconds since it started.
+	Log []struct {
+		AtMS int64  `json:"at_ms"`
+		Line string `json:"line"`
+	} `json:"log"`
 	HeldMS        int64    `json:"held_ms"`
 	StateUeventMS int64    `json:"state_uevent_ms"`
 	Errors        []string `json:"errors"`

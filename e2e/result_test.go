@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,56 @@ STATE disk shown 20 s after its driver loaded
 `
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestHungDiskChecks reads the records of a boot beside a hung disk: the
+// gate's release line lost to /dev/kmsg's rate limit, the gate and its
+// probe worker gone 90 ms after the release, udev's worker still stuck.
+func TestHungDiskChecks(t *testing.T) {
+	r := newResult("14-hung-disk", With)
+	for _, l := range []string{
+		proto.Format(proto.KindInit, "ms", 2800),
+		proto.Format(proto.KindProc, "event", "start", "ms", 5700, "pid", 169, "ppid", 143, "argv", "/usr/local/lib/raid-settle/raid-settle gate"),
+		proto.Format(proto.KindProc, "event", "start", "ms", 5800, "pid", 174, "ppid", 169, "argv", "/usr/local/lib/raid-settle/raid-settle probe-worker --dev /dev"),
+		proto.Format(proto.KindProc, "event", "exit", "ms", 8188, "pid", 174, "argv", "/usr/local/lib/raid-settle/raid-settle probe-worker --dev /dev"),
+		proto.Format(proto.KindProc, "event", "exit", "ms", 8188, "pid", 169, "argv", "/usr/local/lib/raid-settle/raid-settle gate"),
+		proto.Format(proto.KindKmsg, "ts_ms", 5709, "prio", 5, "text", "raid-settle: v1 started: deadline 2m0s"),
+		proto.Format(proto.KindReport, "json", `{"decision":{"decision":"state-verified","at_ms":2388,"unexamined":["vda"],`+
+			`"state":{"device":"/dev/sdb","partition_uuid":"6FD658BD-F9D3-4D41-A581-3211E765E648"}},"state_uevent_ms":166,`+
+			`"log":[{"at_ms":166,"line":"partition sdb5 named STATE appeared at +0.2s"},{"at_ms":374,"line":"STATE on sdb partition 5: xfs ok"}]}`),
+		proto.Format(proto.KindDone, "ms", 60563),
+	} {
+		r.Add(time.Time{}, l)
+	}
+
+	if got := r.GateReleasedMS(); got != 5709+2388 {
+		t.Errorf("GateReleasedMS = %d, want %d", got, 5709+2388)
+	}
+
+	if ms, gone := r.GateExit(); ms != 8188 || !gone {
+		t.Errorf("GateExit = %d, %v; want 8188, true", ms, gone)
+	}
+
+	r.BootStateUUID = "6fd658bd-f9d3-4d41-a581-3211e765e648"
+
+	for _, c := range []Check{GateUnexamined("vda"), ReleasedWithin(3 * time.Second), GateExited(time.Second), GateStateOnBootDisk,
+		GateStateOn("sdb", regexp.MustCompile(`/sdb$`))} {
+		if !c.OK(r) {
+			t.Errorf("%s: fails", c.Name)
+		}
+	}
+
+	for _, c := range []Check{GateUnexamined("vdb"), ReleasedWithin(time.Second), GateDecided("state-verified")} {
+		if c.OK(r) {
+			t.Errorf("%s: passes", c.Name)
+		}
+	}
+
+	// A gate still there when the guest finished has not exited.
+	r.Add(time.Time{}, proto.Format(proto.KindProc, "event", "alive", "ms", 60500, "pid", 170, "argv", "/usr/local/lib/raid-settle/raid-settle gate", "state", "D"))
+
+	if GateExited(time.Minute).OK(r) {
+		t.Errorf("GateExited passes with a gate process alive at the end")
 	}
 }

@@ -161,16 +161,28 @@ func LookupOnBootDisk(want bool) Check {
 	}}
 }
 
-// ReleasedWithin: the gate released at most d after STATE's partition
-// appeared, or after the gate started when STATE was there first (the
-// report's times, from the gate's start).
+// ReleasedWithin: the gate released at most d after it verified STATE
+// (its first "STATE on sdb partition 5: ..." milestone; the report's
+// times, from the gate's start).
 func ReleasedWithin(d time.Duration) Check {
-	return Check{fmt.Sprintf("gate released within %s of STATE (or its own start)", d), func(r *Result) bool {
+	return Check{fmt.Sprintf("gate released within %s of verifying STATE", d), func(r *Result) bool {
 		g := r.Gate
+		if g == nil || g.Decision == nil {
+			return false
+		}
 
-		return g != nil && g.Decision != nil && g.Decision.AtMS-max(g.StateUeventMS, 0) <= d.Milliseconds()
+		for _, l := range g.Log {
+			if stateCheckedRE.MatchString(l.Line) {
+				return g.Decision.AtMS-l.AtMS <= d.Milliseconds()
+			}
+		}
+
+		return false
 	}}
 }
+
+// stateCheckedRE matches the gate's milestone for a STATE it examined.
+var stateCheckedRE = regexp.MustCompile(`^STATE on \S+ partition \d+: `)
 
 // GateExited: every gate process the guest saw had ended by the time it
 // finished, the last at most d after the gate logged its release.
@@ -183,9 +195,10 @@ func GateExited(d time.Duration) Check {
 	}}
 }
 
-// GateDecided: the gate ran, released with decision d, and wrote its report.
+// GateDecided: the gate ran, released with decision d, wrote its report,
+// and its release line reached the kernel log.
 func GateDecided(d string) Check {
-	return Check{"gate decided " + d, func(r *Result) bool { return r.GateDecision() == d && r.GateReleaseMS >= 0 }}
+	return Check{"gate decided " + d + " and logged its release", func(r *Result) bool { return r.GateDecision() == d && r.GateReleaseMS >= 0 }}
 }
 
 // GateLogged: a gate kernel log line contains s (a problem code, say).
@@ -542,10 +555,10 @@ func proofScenarios(verified []Check, without func(...Check) []Check) []*Scenari
 	}
 }
 
-// hungDiskBound is how soon after STATE the gate must release beside a
-// disk whose reads hang: the gate's grace for probes under way
-// (agent.PendingProbeGrace, 2 s) and a second for the probe of STATE and
-// the release under TCG; far below the 120 s deadline.
+// hungDiskBound is how soon after verifying STATE the gate must release
+// beside a disk whose reads hang: the gate's grace for probes under way
+// (agent.PendingProbeGrace, 2 s) and a second to spare; far below the 120 s
+// deadline.
 const hungDiskBound = 3 * time.Second
 
 // nvmeNamespaceRE matches a multipath NVMe namespace's node (nvme0n1), not

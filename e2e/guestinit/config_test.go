@@ -25,7 +25,9 @@ func TestParseCmdline(t *testing.T) {
 		{"boot hint", "e2e.efi_boot_part=0f2c5e1a-0000-4000-8000-000000000001", func(c *config) { c.EFIBootPart = "0f2c5e1a-0000-4000-8000-000000000001" }, 0},
 		{"late volume and certify", "e2e.rescan_after=5000ms e2e.certify=1",
 			func(c *config) { c.RescanAfter, c.Certify = 5*time.Second, true }, 0},
-		{"bad values warn", "e2e.linger=soon e2e.max_checks=0", func(*config) {}, 2},
+		{"hung disk", "e2e.settle_checks=1 e2e.procs=1",
+			func(c *config) { c.MaxChecks, c.GiveUp, c.Procs = 1, true, true }, 0},
+		{"bad values warn", "e2e.linger=soon e2e.max_checks=0 e2e.settle_checks=none", func(*config) {}, 3},
 	}
 
 	for _, tt := range tests {
