@@ -532,11 +532,11 @@ func (g *Gate) logDecision(rep *Report) {
 		line += fmt.Sprintf(" [STATE uevent at +%.1fs]", float64(rep.StateUeventMS)/1000)
 	}
 
-	if rep.Decision.Decision == DecisionStateInvalid || rep.Decision.Decision == DecisionDeadline {
-		g.Log.Warning("%s", line)
-	} else {
-		g.Log.Notice("%s", line)
+	if n := g.Log.Dropped(); n > 0 {
+		line += fmt.Sprintf(" [%d earlier line(s) held back by the kernel log's rate limit are in %s]", n, filepath.Join(g.RunDir, reportName))
 	}
+
+	g.Log.Verdict(rep.Decision.Decision == DecisionStateInvalid || rep.Decision.Decision == DecisionDeadline, "%s", line)
 }
 
 func (g *Gate) writeReport(rep *Report) {

@@ -305,3 +305,44 @@ func TestReadKexecBoot(t *testing.T) {
 		t.Error("a kexec boot is evidence of an installed node")
 	}
 }
+
+func TestLoggerStaysUnderTheKernelRateLimit(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kmsg")
+
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer f.Close() //nolint:errcheck
+
+	now := time.Unix(0, 0)
+	l := &Logger{w: f, path: file, limited: true, now: func() time.Time { return now }}
+
+	for i := range 12 {
+		l.Notice("milestone %d", i)
+	}
+
+	l.Warning("a warning is always written")
+
+	now = now.Add(kmsgWindow)
+	l.Notice("milestone after the window")
+	l.Verdict(false, "released (state-verified)")
+
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	want := kmsgRoutineBudget + 3 // the budget, the warning, the next window's line, the verdict
+
+	if len(lines) != want || l.Dropped() != 12-kmsgRoutineBudget {
+		t.Fatalf("%d records, %d dropped; want %d and %d:\n%s", len(lines), l.Dropped(), want, 12-kmsgRoutineBudget, data)
+	}
+
+	if lines[len(lines)-1] != "<5>raid-settle: released (state-verified)" || lines[kmsgRoutineBudget] != "<4>raid-settle: a warning is always written" {
+		t.Fatalf("records:\n%s", data)
+	}
+
+}
