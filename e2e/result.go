@@ -121,6 +121,10 @@ type Result struct {
 	// breakpoint).
 	Armed []HotplugEvent `json:"armed,omitempty"`
 
+	// Retried is the guest kernel's panic line when the first boot of this
+	// scenario died before the guest init ran and this is the second.
+	Retried string `json:"retried,omitempty"`
+
 	Hotplugs        []HotplugEvent `json:"hotplugs,omitempty"`
 	ImagesUnchanged bool           `json:"images_unchanged"`
 	Done            bool           `json:"done"`

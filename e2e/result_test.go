@@ -276,3 +276,25 @@ func TestHungDiskChecks(t *testing.T) {
 		t.Errorf("GateExited passes with a gate process alive at the end")
 	}
 }
+
+func TestGuestPanicBeforeInit(t *testing.T) {
+	dir := t.TempDir()
+	panicLine := "[    1.614548] Kernel panic - not syncing: Fatal exception in interrupt"
+
+	if err := os.WriteFile(filepath.Join(dir, "console.log"), []byte("[    1.611407] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n"+panicLine+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if got := guestPanicBeforeInit(&Result{InitMS: -1, Dir: dir}); got != panicLine {
+		t.Fatalf("a panic before init: %q", got)
+	}
+
+	// Once the init ran, whatever happened is the scenario's to judge.
+	if got := guestPanicBeforeInit(&Result{InitMS: 120, Dir: dir}); got != "" {
+		t.Fatalf("a panic after init started: %q", got)
+	}
+
+	if got := guestPanicBeforeInit(&Result{InitMS: -1, Dir: t.TempDir()}); got != "" {
+		t.Fatalf("no console log: %q", got)
+	}
+}

@@ -252,6 +252,10 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 			verdict = "FAIL: " + strings.Join(out.Failed, "; ")
 		}
 
+		if out.Result.Retried != "" {
+			verdict += " (booted twice: the first guest kernel panicked before init: " + out.Result.Retried + ")"
+		}
+
 		fmt.Fprintf(os.Stderr, "e2e: [%s] %s %s: %s (%.1fs)\n", time.Since(t0).Round(time.Second), out.Scenario.ID, out.Result.Variant, verdict, out.Result.Wall.Seconds())
 	})
 	wall := time.Since(t0)
