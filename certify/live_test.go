@@ -56,7 +56,7 @@ func TestFindTarget(t *testing.T) {
 
 	for _, tc := range []struct{ address, driver, want string }{
 		{"", "nvme", "no storage controller is bound to nvme"},
-		{"0000:00:03.0", "", "not a mass storage controller"},
+		{"0000:00:03.0", "", "is not a storage controller"},
 		{"0000:99:00.0", "", "no PCI device 0000:99:00.0"},
 		{"0000:18:00.0", "mpt3sas", "bound to megaraid_sas, not mpt3sas"},
 	} {

@@ -57,7 +57,7 @@ func findTarget(sysRoot, procRoot, address, driver string) (*target, error) {
 			}
 		}
 
-		return nil, fmt.Errorf("%s is not a mass storage controller (PCI class 01xxxx)", address)
+		return nil, fmt.Errorf("%s is not a storage controller (PCI class 01xxxx, or 0c04xx for Fibre Channel)", address)
 	case len(matches) == 0:
 		return nil, fmt.Errorf("no storage controller is bound to %s", driver)
 	case len(matches) > 1:

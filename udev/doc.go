@@ -40,7 +40,7 @@
 //
 // ClassifyPCIClass, ControllerFromEvent, ControllerFor and TakeSnapshot turn
 // PCI class codes and devpaths into the view the decision engine needs: which
-// storage controllers exist (RAID, SAS, SCSI, SATA, NVMe, other), which driver
+// storage controllers exist (RAID, SAS, SCSI, SATA, NVMe, Fibre Channel, other), which driver
 // they are bound to, and which controller each disk hangs off.
 //
 // The netlink code is Linux-only; elsewhere OpenMonitor reports
