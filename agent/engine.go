@@ -78,6 +78,17 @@ type ProbeResult struct {
 	PartitionUUIDs []string `json:"partition_uuids,omitempty"`
 	// Candidates are the verified partitions named STATE.
 	Candidates []blockdev.Result `json:"candidates,omitempty"`
+	// AskedMS is when the gate asked for the probe, in milliseconds since
+	// its start; the timeline's entry says when the result came.
+	AskedMS int64 `json:"asked_ms,omitempty"`
+	// Steps time the examination's steps, from its start.
+	Steps []ProbeStep `json:"steps,omitempty"`
+}
+
+// ProbeStep is one step of a disk's examination and when it ended.
+type ProbeStep struct {
+	Step string  `json:"step"`
+	MS   float64 `json:"ms"`
 }
 
 // ActionKind tells what an Action asks for.

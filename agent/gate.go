@@ -451,8 +451,12 @@ func (h *holding) act(a Action, now time.Time) {
 	case ActionWake:
 		h.timer.Reset(max(a.At.Sub(h.g.Now()), 0))
 	case ActionProbe:
+		asked := now.Sub(h.start).Milliseconds()
+
 		go func() {
-			h.probes <- recoverProbe(h.ctx, h.probe, a.Disk)
+			res := recoverProbe(h.ctx, h.probe, a.Disk)
+			res.AskedMS = asked
+			h.probes <- res
 		}()
 	}
 }
@@ -491,8 +495,12 @@ func hasController(ctls []udev.Controller, devpath string) bool {
 // every partition named STATE on it.
 func ProbeDisk(ctx context.Context, devRoot, name string) ProbeResult {
 	res := ProbeResult{Disk: name}
+	start := time.Now()
+	opts := blockdev.LocateOptions{Step: func(step string) {
+		res.Steps = append(res.Steps, ProbeStep{Step: step, MS: float64(time.Since(start).Microseconds()) / 1000})
+	}}
 
-	disk, results, err := blockdev.VerifyDevice(ctx, filepath.Join(devRoot, name), blockdev.LocateOptions{}, blockdev.DefaultRetryPolicy)
+	disk, results, err := blockdev.VerifyDevice(ctx, filepath.Join(devRoot, name), opts, blockdev.DefaultRetryPolicy)
 
 	switch {
 	case isNotReady(err):

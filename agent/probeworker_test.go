@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/internal/diskimage"
 )
 
 // The test binary doubles as a probe worker: the gate test below starts it
@@ -172,5 +173,41 @@ func TestGateReleasesWhileAProbeHangs(t *testing.T) {
 	// this lets it go.
 	if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
 		f.Close() //nolint:errcheck
+	}
+}
+
+// TestProbeDiskTimesItsSteps examines a Talos-like image made by the real
+// tools and checks the steps the report will time.
+func TestProbeDiskTimesItsSteps(t *testing.T) {
+	if err := diskimage.RequireTools(); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	if err := diskimage.Build(filepath.Join(dir, "sdb"), dir, diskimage.TalosDisk(512, diskimage.XFS)); err != nil {
+		t.Fatal(err)
+	}
+
+	res := ProbeDisk(context.Background(), dir, "sdb")
+	if res.Error != "" || len(res.Candidates) != 1 || res.Candidates[0].Verdict != blockdev.VerdictOK {
+		t.Fatalf("probe: %+v", res)
+	}
+
+	var steps []string
+
+	last := 0.0
+
+	for _, s := range res.Steps {
+		steps = append(steps, s.Step)
+
+		if s.MS < last {
+			t.Errorf("step %q at %.3fms, before the previous one at %.3fms", s.Step, s.MS, last)
+		}
+
+		last = s.MS
+	}
+
+	if want := []string{"opened", "partition table read", "contents probed", "partition 5 verified"}; !slices.Equal(steps, want) {
+		t.Fatalf("steps %q, want %q", steps, want)
 	}
 }

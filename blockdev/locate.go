@@ -70,6 +70,16 @@ type LocateOptions struct {
 	// SectorSize forces the logical sector size of an image file; 0 means
 	// detect it (512, then 4096). Block devices report their own.
 	SectorSize uint
+	// Step, when set, is called as each step of the examination ends
+	// ("partition table read", "contents probed"), for timings.
+	Step func(step string)
+}
+
+// step reports the end of a step to o.Step, if set.
+func (o LocateOptions) step(name string) {
+	if o.Step != nil {
+		o.Step(name)
+	}
 }
 
 // ErrPartition is returned when Locate is given a partition instead of the
@@ -162,6 +172,8 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 		}
 	}
 
+	opts.step("partition table read")
+
 	if table == nil {
 		// No GPT (a blank disk, or another table type): no STATE here.
 		return disk, nil
@@ -170,6 +182,8 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 	disk.Table = "gpt"
 
 	probed, probeOK := probeContents(f, disk.SectorSize)
+
+	opts.step("contents probed")
 
 	for idx, part := range table.Partitions() {
 		if part == nil {

@@ -161,6 +161,8 @@ func VerifyDevice(ctx context.Context, path string, opts LocateOptions, policy R
 	}
 	defer f.Close() //nolint:errcheck
 
+	opts.step("opened")
+
 	disk, err := locate(ctx, f, path, opts, policy)
 	if err != nil {
 		return nil, nil, err
@@ -169,6 +171,7 @@ func VerifyDevice(ctx context.Context, path string, opts LocateOptions, policy R
 	results := make([]Result, 0, len(disk.Candidates))
 	for _, c := range disk.Candidates {
 		results = append(results, Verify(ctx, f, c, policy))
+		opts.step(fmt.Sprintf("partition %d verified", c.Partition))
 	}
 
 	return disk, results, nil
