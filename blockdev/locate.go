@@ -181,9 +181,6 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 
 	disk.Table = "gpt"
 
-	probed, probeOK := probeContents(f, disk.SectorSize)
-
-	opts.step("contents probed")
 
 	for idx, part := range table.Partitions() {
 		if part == nil {
@@ -206,31 +203,58 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 			Offset:          part.FirstLBA * uint64(disk.SectorSize),
 			Size:            (part.LastLBA - part.FirstLBA + 1) * uint64(disk.SectorSize),
 			SectorSize:      disk.SectorSize,
-			ProbedAs:        probed[index],
-			Probed:          probeOK,
 		})
+	}
+
+	if len(disk.Candidates) > 0 {
+		probeContents(f, st, disk)
+		opts.step("contents probed")
 	}
 
 	return disk, nil
 }
 
-// probeContents asks go-blockdevice's blkid, the prober Talos uses, what it
-// sees in each partition, by 1-based index. A probe failure (blkid gives up
-// on a whole disk when one partition is under 16 KiB) returns false: the
-// verifier still reads the partitions itself.
-func probeContents(f *os.File, sectorSize uint) (map[uint]string, bool) {
-	names := map[uint]string{}
+// probeContents records how Talos's prober (go-blockdevice blkid, which
+// Talos runs on every block device, partitions included) names the content
+// of each STATE candidate. On a block device it probes the candidate's
+// partition node, reading only that partition's superblocks; where the node
+// cannot be probed, and on image files, it probes the whole disk, whose
+// partitions blkid then probes one by one. It takes no lock.
+func probeContents(f *os.File, st os.FileInfo, disk *Disk) {
+	whole := func() {
+		info, err := blkid.Probe(f, blkid.WithSkipLocking(true), blkid.WithSectorSize(disk.SectorSize))
+		if err != nil || info == nil {
+			return
+		}
 
-	info, err := blkid.Probe(f, blkid.WithSkipLocking(true), blkid.WithSectorSize(sectorSize))
-	if err != nil || info == nil {
-		return names, false
+		names := map[uint]string{}
+		for _, p := range info.Parts {
+			names[p.PartitionIndex] = p.Name
+		}
+
+		for i := range disk.Candidates {
+			disk.Candidates[i].ProbedAs, disk.Candidates[i].Probed = names[disk.Candidates[i].Partition], true
+		}
 	}
 
-	for _, p := range info.Parts {
-		names[p.PartitionIndex] = p.Name
+	if st.Mode().IsRegular() {
+		whole()
+
+		return
 	}
 
-	return names, true
+	for i := range disk.Candidates {
+		c := &disk.Candidates[i]
+
+		info, err := blkid.ProbePath(c.PartitionDevice, blkid.WithSkipLocking(true))
+		if err != nil || info == nil {
+			whole()
+
+			return
+		}
+
+		c.ProbedAs, c.Probed = info.Name, true
+	}
 }
 
 // partitionNode names the kernel's node for partition index of the block

@@ -350,3 +350,29 @@ func BenchmarkVerifyTalosDisk(b *testing.B) {
 		})
 	}
 }
+
+// TestProbedAsOnBlockDevice: on a block device, Talos's prober is asked
+// about the STATE partition's own node, as Talos's discovery asks it; a
+// superblock that fails its sanity checks is not recognised there either.
+func TestProbedAsOnBlockDevice(t *testing.T) {
+	for _, tc := range []struct {
+		damage   diskimage.Damage
+		probedAs string
+		code     Code
+	}{
+		{damage: "", probedAs: "xfs"},
+		{damage: diskimage.DamageGeometry, probedAs: "", code: CodeNotLocated},
+	} {
+		dev := attachLoop(t, talosImage(t, 512, diskimage.XFS, tc.damage))
+
+		_, results, err := VerifyDevice(context.Background(), dev, LocateOptions{}, fastPolicy)
+		if err != nil || len(results) != 1 {
+			t.Fatalf("damage %q: %v, %+v", tc.damage, err, results)
+		}
+
+		r := results[0]
+		if !r.Probed || r.ProbedAs != tc.probedAs || (tc.code != "" && !slices.Contains(Codes(r.Problems), tc.code)) {
+			t.Errorf("damage %q: probed %t as %q, problems %v; want %q and %q", tc.damage, r.Probed, r.ProbedAs, Codes(r.Problems), tc.probedAs, tc.code)
+		}
+	}
+}
