@@ -181,7 +181,6 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 
 	disk.Table = "gpt"
 
-
 	for idx, part := range table.Partitions() {
 		if part == nil {
 			continue
