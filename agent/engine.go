@@ -688,15 +688,12 @@ func problemSummary(ps []blockdev.Problem) string {
 // probes and the wake-up the rules need.
 func (e *Engine) evaluate(now time.Time) []Action {
 	if e.settings.Disabled {
-		return e.release(DecisionDisabled, now, nil, "raid_settle.disable is set: boot continues without waiting")
+		return e.release(DecisionDisabled, now, nil, nil, "raid_settle.disable is set: boot continues without waiting")
 	}
 
 	deadline := e.start.Add(e.settings.Deadline.D())
 	if !now.Before(deadline) {
-		r := e.release(DecisionDeadline, now, nil, fmt.Sprintf("the %s deadline passed: %s; boot continues and Talos decides with what is there", e.settings.Deadline, e.waitingFor(now)))
-		e.released.Unexamined = e.unexamined()
-
-		return r
+		return e.release(DecisionDeadline, now, nil, e.unexamined(), fmt.Sprintf("the %s deadline passed: %s; boot continues and Talos decides with what is there", e.settings.Deadline, e.waitingFor(now)))
 	}
 
 	acts, wake := e.scheduleProbes(now)
@@ -738,10 +735,7 @@ func (e *Engine) evaluate(now time.Time) []Action {
 
 	quietAt := e.quietAt()
 	if len(pending) == 0 && !now.Before(quietAt) {
-		acts = append(acts, e.release(DecisionNoState, now, nil, e.noStateReason(now))...)
-		e.released.Unexamined = e.unexamined()
-
-		return acts
+		return append(acts, e.release(DecisionNoState, now, nil, e.unexamined(), e.noStateReason(now))...)
 	}
 
 	if now.Before(quietAt) {
@@ -782,24 +776,21 @@ func (e *Engine) scheduleProbes(now time.Time) ([]Action, time.Time) {
 
 // pendingDisks names the disks whose examination is under way at now.
 func (e *Engine) pendingDisks(now time.Time) []string {
-	var names []string
-
-	for _, name := range e.diskNames() {
-		if e.disks[name].pending(now) {
-			names = append(names, name)
-		}
-	}
-
-	return names
+	return e.diskNamesWhere(func(d *diskState) bool { return d.pending(now) })
 }
 
 // unexamined names the disks that could not be examined: under way, never
 // opened, or given up on.
 func (e *Engine) unexamined() []string {
+	return e.diskNamesWhere(func(d *diskState) bool { return !d.examined() })
+}
+
+// diskNamesWhere names, sorted, the disks for which keep holds.
+func (e *Engine) diskNamesWhere(keep func(*diskState) bool) []string {
 	var names []string
 
 	for _, name := range e.diskNames() {
-		if !e.disks[name].examined() {
+		if keep(e.disks[name]) {
 			names = append(names, name)
 		}
 	}
@@ -852,20 +843,15 @@ func (e *Engine) releaseState(candidates []blockdev.Result, now time.Time, unexa
 		notes += fmt.Sprintf("; not waiting longer than %s for %s, still being examined: a second STATE there would go unseen", PendingProbeGrace, strings.Join(unexamined, ", "))
 	}
 
-	var acts []Action
 	if chosen.Verdict == blockdev.VerdictOK {
-		acts = e.release(DecisionStateVerified, now, &chosen, fmt.Sprintf("%s verified (%s) at %s: %s%s", where, chosen.Content, e.since(now), chosen.Outlook(), notes))
-	} else {
-		acts = e.release(DecisionStateInvalid, now, &chosen, fmt.Sprintf("%s is %s (%s): %s%s", where, chosen.Verdict, problemSummary(chosen.Problems), chosen.Outlook(), notes))
+		return e.release(DecisionStateVerified, now, &chosen, unexamined, fmt.Sprintf("%s verified (%s) at %s: %s%s", where, chosen.Content, e.since(now), chosen.Outlook(), notes))
 	}
 
-	e.released.Unexamined = unexamined
-
-	return acts
+	return e.release(DecisionStateInvalid, now, &chosen, unexamined, fmt.Sprintf("%s is %s (%s): %s%s", where, chosen.Verdict, problemSummary(chosen.Problems), chosen.Outlook(), notes))
 }
 
-func (e *Engine) release(d Decision, now time.Time, state *blockdev.Result, reason string) []Action {
-	e.released = &Release{Decision: d, AtMS: now.Sub(e.start).Milliseconds(), Reason: reason, State: state}
+func (e *Engine) release(d Decision, now time.Time, state *blockdev.Result, unexamined []string, reason string) []Action {
+	e.released = &Release{Decision: d, AtMS: now.Sub(e.start).Milliseconds(), Reason: reason, State: state, Unexamined: unexamined}
 
 	return []Action{{Kind: ActionRelease, Release: e.released}}
 }
