@@ -10,10 +10,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/raid-settle/raid-settle/blockdev"
 	"github.com/raid-settle/raid-settle/udev"
 )
 
@@ -370,13 +368,14 @@ func (h *holding) startMonitor() <-chan struct{} {
 // one starts (see ProbeWorker), else in this process.
 func (h *holding) startProbing() func(ctx context.Context, disk string) ProbeResult {
 	g := h.g
-	inProcess := func(ctx context.Context, disk string) ProbeResult { return ProbeDisk(ctx, g.DevRoot, disk) }
+	prober := Prober{DevRoot: g.DevRoot, SysRoot: g.SysRoot, PartitionUUIDs: h.rep.Settings.BootPartUUID != ""}
+	inProcess := prober.Probe
 
 	if g.WorkerBinary == "" {
 		return inProcess
 	}
 
-	worker, err := StartProbeWorker([]string{g.WorkerBinary, "probe-worker", "--dev", g.DevRoot})
+	worker, err := StartProbeWorker(append([]string{g.WorkerBinary, "probe-worker"}, prober.Args()...))
 	if err != nil {
 		g.Log.Warning("%v: probing disks in the gate itself, a hung read may then delay its exit", err)
 
@@ -484,43 +483,6 @@ func (g *Gate) coldplug(feed func(Input), rep *Report) {
 func hasController(ctls []udev.Controller, devpath string) bool {
 	for _, c := range ctls {
 		if c.DevPath == devpath {
-			return true
-		}
-	}
-
-	return false
-}
-
-// ProbeDisk verifies the disk devRoot/name: its GPT's partition UUIDs and
-// every partition named STATE on it.
-func ProbeDisk(ctx context.Context, devRoot, name string) ProbeResult {
-	res := ProbeResult{Disk: name}
-	start := time.Now()
-	opts := blockdev.LocateOptions{Step: func(step string) {
-		res.Steps = append(res.Steps, ProbeStep{Step: step, MS: float64(time.Since(start).Microseconds()) / 1000})
-	}}
-
-	disk, results, err := blockdev.VerifyDevice(ctx, filepath.Join(devRoot, name), opts, blockdev.DefaultRetryPolicy)
-
-	switch {
-	case isNotReady(err):
-		res.NotReady = true
-		res.Error = err.Error()
-	case err != nil:
-		res.Error = err.Error()
-	default:
-		res.PartitionUUIDs = disk.PartitionUUIDs
-		res.Candidates = results
-	}
-
-	return res
-}
-
-// isNotReady tells a disk that is listed but cannot be opened yet from one
-// that cannot be examined.
-func isNotReady(err error) bool {
-	for _, e := range []error{syscall.ENXIO, syscall.ENOENT, syscall.ENOMEDIUM, syscall.ENODEV} {
-		if errors.Is(err, e) {
 			return true
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/raid-settle/raid-settle/blockdev"
 	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/fstree"
 )
 
 // The test binary doubles as a probe worker: the gate test below starts it
@@ -24,7 +25,7 @@ const workerEnv = "RAID_SETTLE_TEST_PROBE_WORKER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(workerEnv) != "" && len(os.Args) > 1 && os.Args[1] == "probe-worker" {
-		if err := ServeProbes(os.Stdin, os.Stdout, fifoProbe(os.Args[len(os.Args)-1])); err != nil {
+		if err := ServeProbes(os.Stdin, os.Stdout, fifoProbe(os.Args[slices.Index(os.Args, "--dev")+1])); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -176,22 +177,107 @@ func TestGateReleasesWhileAProbeHangs(t *testing.T) {
 	}
 }
 
-// TestProbeDiskTimesItsSteps examines a Talos-like image made by the real
-// tools and checks the steps the report will time.
-func TestProbeDiskTimesItsSteps(t *testing.T) {
+// TestProberExaminesAnImageFromItsGPT examines a Talos-like image made by
+// the real tools, which sysfs does not list, and checks the steps the
+// report will time.
+func TestProberExaminesAnImageFromItsGPT(t *testing.T) {
+	dir := talosDiskImage(t, "sdb")
+
+	res := Prober{DevRoot: dir, SysRoot: filepath.Join(dir, "sys")}.Probe(context.Background(), "sdb")
+	if res.Error != "" || len(res.Candidates) != 1 || res.Candidates[0].Verdict != blockdev.VerdictOK || len(res.PartitionUUIDs) != 6 {
+		t.Fatalf("probe: %+v", res)
+	}
+
+	checkSteps(t, res, "opened", "partition table read", "partition 5 verified")
+}
+
+// TestProberTakesTheKernelsPartitions examines the same image as a disk
+// the kernel lists: the partitions come from sysfs, STATE is verified from
+// its own offset (there is no partition node here, so through the disk),
+// and the GPT is read only when the partition GUIDs are asked for.
+func TestProberTakesTheKernelsPartitions(t *testing.T) {
+	dir := talosDiskImage(t, "sdb")
+
+	img, err := os.Open(filepath.Join(dir, "sdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close() //nolint:errcheck
+
+	state, err := diskimage.FindPartition(img, 512, "STATE")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sys := filepath.Join(dir, "sys")
+	spec := fmt.Sprintf(`
+-- class/block/sdb/sdb5/partition --
+5
+-- class/block/sdb/sdb5/start --
+%d
+-- class/block/sdb/sdb5/size --
+%d
+-- class/block/sdb/sdb5/uevent --
+DEVNAME=sdb5
+PARTN=5
+PARTNAME=STATE
+-- class/block/sdb/sdb6/partition --
+6
+-- class/block/sdb/sdb6/start --
+1
+-- class/block/sdb/sdb6/size --
+1
+-- class/block/sdb/sdb6/uevent --
+PARTN=6
+PARTNAME=EPHEMERAL
+`, state.FirstLBA, state.LastLBA-state.FirstLBA+1)
+	if err := fstree.Write(sys, spec); err != nil {
+		t.Fatal(err)
+	}
+
+	res := Prober{DevRoot: dir, SysRoot: sys}.Probe(context.Background(), "sdb")
+	if res.Error != "" || len(res.Candidates) != 1 || len(res.PartitionUUIDs) != 0 {
+		t.Fatalf("probe: %+v", res)
+	}
+
+	c := res.Candidates[0]
+	if c.Verdict != blockdev.VerdictOK || c.ProbedAs != "xfs" || c.Offset != state.FirstLBA*512 || c.PartitionDevice != filepath.Join(dir, "sdb5") || c.PartitionUUID != "" {
+		t.Fatalf("candidate: %+v", c)
+	}
+
+	if !slices.Contains(blockdev.Codes(c.Problems), blockdev.CodeXFSSecondaryUnchecked) {
+		t.Errorf("problems %v: the gate's check should leave the secondary superblocks to verify", blockdev.Codes(c.Problems))
+	}
+
+	checkSteps(t, res, "opened", "partitions listed", "partition 5 verified")
+
+	res = Prober{DevRoot: dir, SysRoot: sys, PartitionUUIDs: true}.Probe(context.Background(), "sdb")
+	if res.Error != "" || len(res.Candidates) != 1 || len(res.PartitionUUIDs) != 6 || res.Candidates[0].PartitionUUID != strings.ToLower(state.PartGUID.String()) {
+		t.Fatalf("probe with partition GUIDs: %+v", res)
+	}
+}
+
+// talosDiskImage builds a Talos-like disk image named name in a new
+// directory, with the real tools, and returns the directory.
+func talosDiskImage(t *testing.T, name string) string {
+	t.Helper()
+
 	if err := diskimage.RequireTools(); err != nil {
 		t.Fatal(err)
 	}
 
 	dir := t.TempDir()
-	if err := diskimage.Build(filepath.Join(dir, "sdb"), dir, diskimage.TalosDisk(512, diskimage.XFS)); err != nil {
+	if err := diskimage.Build(filepath.Join(dir, name), dir, diskimage.TalosDisk(512, diskimage.XFS)); err != nil {
 		t.Fatal(err)
 	}
 
-	res := ProbeDisk(context.Background(), dir, "sdb")
-	if res.Error != "" || len(res.Candidates) != 1 || res.Candidates[0].Verdict != blockdev.VerdictOK {
-		t.Fatalf("probe: %+v", res)
-	}
+	return dir
+}
+
+// checkSteps checks the names of the probe's timed steps, and that their
+// times never go back.
+func checkSteps(t *testing.T, res ProbeResult, want ...string) {
+	t.Helper()
 
 	var steps []string
 
@@ -207,7 +293,7 @@ func TestProbeDiskTimesItsSteps(t *testing.T) {
 		last = s.MS
 	}
 
-	if want := []string{"opened", "partition table read", "contents probed", "partition 5 verified"}; !slices.Equal(steps, want) {
-		t.Fatalf("steps %q, want %q", steps, want)
+	if !slices.Equal(steps, want) {
+		t.Errorf("steps %q, want %q", steps, want)
 	}
 }

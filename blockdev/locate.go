@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siderolabs/go-blockdevice/v2/blkid"
 	"github.com/siderolabs/go-blockdevice/v2/block"
 	"github.com/siderolabs/go-blockdevice/v2/partitioning/gpt"
 	"golang.org/x/sys/unix"
@@ -56,11 +55,12 @@ type Candidate struct {
 	Size   uint64 `json:"size"`
 	// SectorSize is the logical sector size of Device.
 	SectorSize uint `json:"sector_size"`
-	// ProbedAs is the name go-blockdevice's blkid, the prober Talos uses,
-	// gives the partition's content: "xfs", "luks", or "" when it recognises
-	// nothing (and Talos then treats STATE as missing).
+	// ProbedAs is the name Talos's prober (go-blockdevice's blkid, whose
+	// checks for XFS and LUKS verification restates) gives the partition's
+	// content: "xfs", "luks", or "" when it recognises neither (and Talos
+	// then treats STATE as missing). Verification fills it in.
 	ProbedAs string `json:"probed_as"`
-	// Probed is false when blkid could not probe the disk at all, so
+	// Probed is false when the content could not be read to name it, so
 	// ProbedAs says nothing.
 	Probed bool `json:"probed"`
 }
@@ -205,55 +205,7 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 		})
 	}
 
-	if len(disk.Candidates) > 0 {
-		probeContents(f, st, disk)
-		opts.step("contents probed")
-	}
-
 	return disk, nil
-}
-
-// probeContents records how Talos's prober (go-blockdevice blkid, which
-// Talos runs on every block device, partitions included) names the content
-// of each STATE candidate. On a block device it probes the candidate's
-// partition node, reading only that partition's superblocks; where the node
-// cannot be probed, and on image files, it probes the whole disk, whose
-// partitions blkid then probes one by one. It takes no lock.
-func probeContents(f *os.File, st os.FileInfo, disk *Disk) {
-	whole := func() {
-		info, err := blkid.Probe(f, blkid.WithSkipLocking(true), blkid.WithSectorSize(disk.SectorSize))
-		if err != nil || info == nil {
-			return
-		}
-
-		names := map[uint]string{}
-		for _, p := range info.Parts {
-			names[p.PartitionIndex] = p.Name
-		}
-
-		for i := range disk.Candidates {
-			disk.Candidates[i].ProbedAs, disk.Candidates[i].Probed = names[disk.Candidates[i].Partition], true
-		}
-	}
-
-	if st.Mode().IsRegular() {
-		whole()
-
-		return
-	}
-
-	for i := range disk.Candidates {
-		c := &disk.Candidates[i]
-
-		info, err := blkid.ProbePath(c.PartitionDevice, blkid.WithSkipLocking(true))
-		if err != nil || info == nil {
-			whole()
-
-			return
-		}
-
-		c.ProbedAs, c.Probed = info.Name, true
-	}
 }
 
 // partitionNode names the kernel's node for partition index of the block

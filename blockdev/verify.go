@@ -70,12 +70,28 @@ type Result struct {
 // xfsMagicBytes opens every XFS superblock ("XFSB").
 var xfsMagicBytes = []byte("XFSB")
 
+// VerifyOptions tunes VerifyPartition.
+type VerifyOptions struct {
+	// PrimaryOnly limits an XFS check to the primary superblock, the one
+	// the mount reads: the gate's check. Offline verification reads the
+	// secondary superblocks too.
+	PrimaryOnly bool
+}
+
 // Verify checks the content of candidate c, read through r (the whole disk
 // or image c.Device), retrying transient read errors under policy. It never
 // returns an error: an unreadable device is a verdict.
 func Verify(ctx context.Context, r io.ReaderAt, c Candidate, policy RetryPolicy) Result {
+	return VerifyPartition(ctx, sectionOf(r, c), c, VerifyOptions{}, policy)
+}
+
+// VerifyPartition checks the content of candidate c read through part, the
+// partition itself (its first byte at offset 0, c.Size bytes long): the
+// partition's own device node, or a section of the disk. Like Verify, it
+// never returns an error.
+func VerifyPartition(ctx context.Context, part io.ReaderAt, c Candidate, opts VerifyOptions, policy RetryPolicy) Result {
 	res := Result{Candidate: c, Content: ContentUnknown, Problems: []Problem{}}
-	part := NewRetryingReader(ctx, sectionOf(r, c), int64(c.Size), policy)
+	part = NewRetryingReader(ctx, part, int64(c.Size), policy)
 
 	var (
 		found problems
@@ -91,7 +107,12 @@ func Verify(ctx context.Context, r io.ReaderAt, c Candidate, policy RetryPolicy)
 	switch {
 	case bytes.HasPrefix(head, xfsMagicBytes):
 		res.Content = ContentXFS
-		res.XFS, found, err = CheckXFS(part, int64(c.Size))
+		check := CheckXFS
+		if opts.PrimaryOnly {
+			check = CheckXFSPrimary
+		}
+
+		res.XFS, found, err = check(part, int64(c.Size))
 	case bytes.HasPrefix(head, luksMagicPrimary), bytes.HasPrefix(head, luksMagicSecondary):
 		res.Content = ContentLUKS2
 		res.LUKS2, found, err = CheckLUKS2(part, int64(c.Size))
@@ -113,7 +134,13 @@ func Verify(ctx context.Context, r io.ReaderAt, c Candidate, policy RetryPolicy)
 
 	res.Problems = append(res.Problems, found...)
 
-	if c.Probed && c.ProbedAs == "" && res.Content != ContentUnknown && !slices.Contains(Codes(found), CodeLUKS2NotLocated) {
+	// How Talos's prober names the content: the same first sector, read
+	// again from the retrying reader's view (a cached page by now).
+	if name, err := proberName(part, int64(c.Size)); err == nil {
+		res.ProbedAs, res.Probed = name, true
+	}
+
+	if res.Probed && res.ProbedAs == "" && res.Content != ContentUnknown && !slices.Contains(Codes(found), CodeLUKS2NotLocated) {
 		res.Problems = append(res.Problems, Problem{
 			Code:     CodeNotLocated,
 			Severity: SeverityError,

@@ -104,8 +104,17 @@ func TestLocateTalosDisk(t *testing.T) {
 			}
 
 			c := disk.Candidates[0]
-			if c.Partition != 5 || c.Size != 100*diskimage.MiB || c.ProbedAs != tc.probedAs || !c.Probed || c.PartitionDevice != "" {
+			if c.Partition != 5 || c.Size != 100*diskimage.MiB || c.PartitionDevice != "" {
 				t.Fatalf("candidate = %+v", c)
+			}
+
+			_, results, err := VerifyDevice(context.Background(), img, LocateOptions{}, fastPolicy)
+			if err != nil || len(results) != 1 {
+				t.Fatalf("VerifyDevice: %d results, %v", len(results), err)
+			}
+
+			if r := results[0]; r.ProbedAs != tc.probedAs || !r.Probed {
+				t.Fatalf("verified as probed_as %q (probed %t), want %q", r.ProbedAs, r.Probed, tc.probedAs)
 			}
 
 			if tc.sectorSize == 512 {

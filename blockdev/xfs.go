@@ -389,7 +389,19 @@ var xfsCastagnoli = crc32.MakeTable(crc32.Castagnoli)
 // is nil when no XFS superblock was found (a short device or bad magic). A
 // reader that ends early (io.EOF) yields CodeXFSShortRead, not an error.
 func CheckXFS(r io.ReaderAt, size int64) (*XFSInfo, []Problem, error) {
-	c := xfsCheck{r: r, size: size}
+	return checkXFS(r, size, true)
+}
+
+// CheckXFSPrimary is CheckXFS without the secondary superblocks: only what
+// a mount reads (the kernel reads the primary alone), in one read of the
+// first sector, or two when the sector is larger than 512 bytes. It notes
+// CodeXFSSecondaryUnchecked.
+func CheckXFSPrimary(r io.ReaderAt, size int64) (*XFSInfo, []Problem, error) {
+	return checkXFS(r, size, false)
+}
+
+func checkXFS(r io.ReaderAt, size int64, secondaries bool) (*XFSInfo, []Problem, error) {
+	c := xfsCheck{r: r, size: size, secondaries: secondaries}
 	info, err := c.run()
 
 	return info, c.ps, err
@@ -400,6 +412,8 @@ type xfsCheck struct {
 	r    io.ReaderAt
 	size int64
 	ps   problems
+	// secondaries asks for the secondary superblocks to be checked too.
+	secondaries bool
 
 	sb xfsDSB
 	v5 bool
@@ -445,6 +459,12 @@ func (c *xfsCheck) run() (*XFSInfo, error) {
 	c.checkFeatures()
 	c.checkState()
 	c.checkLabel()
+
+	if !c.secondaries {
+		c.ps.infof(CodeXFSSecondaryUnchecked, "secondary superblocks not checked: the mount reads only the primary (raid-settle verify checks them)")
+
+		return info, nil
+	}
 
 	if err := c.checkSecondaries(); err != nil {
 		return info, err

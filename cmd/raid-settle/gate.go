@@ -63,7 +63,7 @@ func runGate(args []string, _, stderr io.Writer) (code int) {
 	return 0
 }
 
-const probeWorkerHelp = `Usage: raid-settle probe-worker [--dev DIR]
+const probeWorkerHelp = `Usage: raid-settle probe-worker [--dev DIR] [--sys DIR] [--partition-uuids]
 
 Internal: the gate starts it as a child process and sends it, on stdin, one
 JSON request per disk to verify; it answers each on stdout as it completes.
@@ -84,7 +84,11 @@ func runProbeWorker(args []string, _, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 
-	dev := fs.String("dev", "/dev", "where the disks' device nodes are")
+	var prober agent.Prober
+
+	fs.StringVar(&prober.DevRoot, "dev", "/dev", "where the disks' device nodes are")
+	fs.StringVar(&prober.SysRoot, "sys", "/sys", "where sysfs is mounted")
+	fs.BoolVar(&prober.PartitionUUIDs, "partition-uuids", false, "read each disk's GPT for its partition GUIDs (the boot-partition hint needs them)")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -94,8 +98,7 @@ func runProbeWorker(args []string, _, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	probe := func(ctx context.Context, disk string) agent.ProbeResult { return agent.ProbeDisk(ctx, *dev, disk) }
-	if err := agent.ServeProbes(os.Stdin, os.Stdout, probe); err != nil {
+	if err := agent.ServeProbes(os.Stdin, os.Stdout, prober.Probe); err != nil {
 		fmt.Fprintf(stderr, "raid-settle probe-worker: %v\n", err)
 
 		return 1

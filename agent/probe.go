@@ -1,0 +1,183 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/raid-settle/raid-settle/blockdev"
+	"golang.org/x/sys/unix"
+)
+
+// Prober examines one disk for the gate.
+//
+// It takes the disk's partitions from the kernel (sysfs), which read the
+// partition table before it announced the disk, and reads only what the
+// boot depends on: the superblock or LUKS2 header of each partition named
+// STATE, through that partition's own device node, as Talos's prober does.
+// It reads the GPT only for the partition GUIDs, when the boot-partition
+// hint needs them, and side by side with the verification. A disk sysfs
+// does not list (an image file) is examined from its GPT instead.
+type Prober struct {
+	// DevRoot and SysRoot locate device nodes and sysfs.
+	DevRoot, SysRoot string
+	// PartitionUUIDs asks for each disk's GPT partition GUIDs.
+	PartitionUUIDs bool
+}
+
+// Args are the probe-worker flags that make the worker's prober p.
+func (p Prober) Args() []string {
+	args := []string{"--dev", p.DevRoot, "--sys", p.SysRoot}
+	if p.PartitionUUIDs {
+		args = append(args, "--partition-uuids")
+	}
+
+	return args
+}
+
+// Probe examines disk name. It never returns an error: the result says
+// what could not be done.
+func (p Prober) Probe(ctx context.Context, name string) ProbeResult {
+	res := ProbeResult{Disk: name}
+	start := time.Now()
+
+	var mu sync.Mutex
+
+	step := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+
+		res.Steps = append(res.Steps, ProbeStep{Step: s, MS: float64(time.Since(start).Microseconds()) / 1000})
+	}
+
+	path := filepath.Join(p.DevRoot, name)
+
+	if _, err := os.Stat(filepath.Join(p.SysRoot, "class", "block", name)); err != nil {
+		return p.probeImage(ctx, path, &res, step)
+	}
+
+	// Opening the disk waits for the kernel's scan of its partition table,
+	// if one is still under way: the partition list read next is whole.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return res.failed(fmt.Errorf("failed to open %s: %w", path, err))
+	}
+	defer f.Close() //nolint:errcheck
+
+	step("opened")
+
+	parts, err := blockdev.KernelPartitions(p.SysRoot, name)
+	if err != nil {
+		return res.failed(err)
+	}
+
+	step("partitions listed")
+
+	var (
+		gptDone = make(chan struct{})
+		gpt     *blockdev.Disk
+		gptErr  error
+	)
+
+	if p.PartitionUUIDs {
+		go func() {
+			defer close(gptDone)
+
+			gpt, gptErr = blockdev.Locate(ctx, path, blockdev.LocateOptions{}, blockdev.DefaultRetryPolicy)
+			step("partition table read")
+		}()
+	} else {
+		close(gptDone)
+	}
+
+	sectorSize := blockdev.KernelSectorSize(p.SysRoot, name)
+
+	for _, kp := range parts {
+		if kp.Label != blockdev.StatePartitionLabel {
+			continue
+		}
+
+		c := blockdev.Candidate{
+			Device: path, Partition: kp.Number, PartitionDevice: filepath.Join(p.DevRoot, kp.Name),
+			Offset: kp.Start, Size: kp.Size, SectorSize: sectorSize,
+		}
+		res.Candidates = append(res.Candidates, verifyKernelPartition(ctx, f, c))
+		step(fmt.Sprintf("partition %d verified", kp.Number))
+	}
+
+	<-gptDone
+
+	if gptErr != nil {
+		return res.failed(gptErr)
+	}
+
+	if gpt != nil {
+		res.PartitionUUIDs = gpt.PartitionUUIDs
+
+		for i := range res.Candidates {
+			for _, gc := range gpt.Candidates {
+				if gc.Partition == res.Candidates[i].Partition {
+					res.Candidates[i].PartitionUUID = gc.PartitionUUID
+				}
+			}
+		}
+	}
+
+	return res
+}
+
+// verifyKernelPartition verifies candidate c through its partition's node,
+// sharing the page cache with udev's and Talos's probes of that node, or
+// through the disk when the node cannot be opened.
+func verifyKernelPartition(ctx context.Context, disk *os.File, c blockdev.Candidate) blockdev.Result {
+	opts := blockdev.VerifyOptions{PrimaryOnly: true}
+
+	part, err := os.OpenFile(c.PartitionDevice, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return blockdev.VerifyPartition(ctx, io.NewSectionReader(disk, int64(c.Offset), int64(c.Size)), c, opts, blockdev.DefaultRetryPolicy)
+	}
+	defer part.Close() //nolint:errcheck
+
+	return blockdev.VerifyPartition(ctx, part, c, opts, blockdev.DefaultRetryPolicy)
+}
+
+// probeImage examines a disk sysfs does not list from its GPT, the way
+// `raid-settle verify` examines an image.
+func (p Prober) probeImage(ctx context.Context, path string, res *ProbeResult, step func(string)) ProbeResult {
+	disk, results, err := blockdev.VerifyDevice(ctx, path, blockdev.LocateOptions{Step: step}, blockdev.DefaultRetryPolicy)
+	if err != nil {
+		return res.failed(err)
+	}
+
+	res.PartitionUUIDs = disk.PartitionUUIDs
+	res.Candidates = results
+
+	return *res
+}
+
+// failed records err as the reason the disk could not be examined, telling
+// a disk that cannot be opened yet from one that cannot be examined.
+func (r ProbeResult) failed(err error) ProbeResult {
+	r.NotReady = isNotReady(err)
+	r.Error = err.Error()
+
+	return r
+}
+
+// isNotReady tells a disk that is listed but cannot be opened yet from one
+// that cannot be examined.
+func isNotReady(err error) bool {
+	for _, e := range []error{syscall.ENXIO, syscall.ENOENT, syscall.ENOMEDIUM, syscall.ENODEV} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+
+	return false
+}
