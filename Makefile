@@ -29,14 +29,14 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) >/dev/null; \
 	fi
 
-## build: the static agent for this machine's architecture
+## build: the workstation build for this machine: every command, diagnose and certify included
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/raid-settle ./cmd/raid-settle
 
-## build-all: the static agent for every architecture the extension ships
+## build-all: the node build (-tags node: gate, verify, replay; what the extension ships) for every architecture
 build-all:
 	@for a in $(ARCHES); do \
-		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/linux-$$a/raid-settle ./cmd/raid-settle || exit 1; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -tags node -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/linux-$$a/raid-settle ./cmd/raid-settle || exit 1; \
 	done
 
 # Every time in the extension: SOURCE_DATE_EPOCH if set, else the commit time.
@@ -59,6 +59,7 @@ $(TOOLS)/staticcheck:
 lint: $(TOOLS)/staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^vendor/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags node ./cmd/raid-settle
 	$(TOOLS)/staticcheck ./...
 
 ## fuzz: run each fuzz target for FUZZTIME

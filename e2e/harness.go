@@ -104,6 +104,18 @@ func (h *Harness) Prepare(ctx context.Context) error {
 		return fmt.Errorf("failed to build the guest init: %w: %s", err, out)
 	}
 
+	// The workstation build of raid-settle, for certify in the guest: the
+	// extension carries the node build, which has no certify.
+	tools := filepath.Join(build, "raid-settle")
+
+	cmd = exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", tools, "./cmd/raid-settle")
+	cmd.Dir = h.Repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+h.arch().Name)
+
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("failed to build raid-settle for the guest: %w: %s", err, out)
+	}
+
 	if err = h.arch().checkExtension(h.Extension); err != nil {
 		return err
 	}
@@ -114,6 +126,7 @@ func (h *Harness) Prepare(ctx context.Context) error {
 		r := &Initramfs{
 			Guest:       g,
 			Init:        h.Init,
+			Tools:       tools,
 			ModulesDir:  filepath.Join(build, "modules-"+g.KernelVersion),
 			WithoutRule: v == Without,
 		}

@@ -57,6 +57,9 @@ type Initramfs struct {
 	Guest *Guest
 	// Init is the guest init binary (static).
 	Init string
+	// Tools is raid-settle's workstation build (static), put in as
+	// usr/local/bin/raid-settle for certify; empty for none.
+	Tools string
 	// Extension is the raid-settle extension's rootfs, put in as it is;
 	// empty for none.
 	Extension string
@@ -109,6 +112,15 @@ func (r *Initramfs) Write(ctx context.Context, out string) error {
 	}
 
 	c.File("init", 0o755, initData)
+
+	if r.Tools != "" {
+		tools, err := os.ReadFile(r.Tools)
+		if err != nil {
+			return err
+		}
+
+		c.File("usr/local/bin/raid-settle", 0o755, tools)
+	}
 
 	guestPaths := make([]string, 0, len(files))
 	for p := range files {

@@ -170,11 +170,12 @@ func (g *guest) run() {
 // certifyOut is where the guest's certify run writes its results.
 const certifyOut = "/run/certify"
 
-// certify runs raid-settle certify (from the extension's rootfs) on the
+// certify runs raid-settle certify (the workstation build the harness puts
+// in /usr/local/bin; the extension's node build has no certify) on the
 // megaraid_sas controller and prints its results and profiles.
 func (g *guest) certify() {
 	t0 := nowMS()
-	cmd := exec.Command("/usr/local/lib/raid-settle/raid-settle", "certify", "--driver", "megaraid_sas",
+	cmd := exec.Command("/usr/local/bin/raid-settle", "certify", "--driver", "megaraid_sas",
 		"--cycles", "3", "--linger", "1s", "--pause", "0s", "--timeout", "60s", "--out", certifyOut)
 	out, err := cmd.CombinedOutput()
 	rc := exitCode(err)
