@@ -81,6 +81,11 @@ type ProbeResult struct {
 	// AskedMS is when the gate asked for the probe, in milliseconds since
 	// its start; the timeline's entry says when the result came.
 	AskedMS int64 `json:"asked_ms,omitempty"`
+	// StartedMS and EndedMS are when the examination started and ended, in
+	// milliseconds since the gate started, on the monotonic clock the gate
+	// and its probe worker share; 0 in reports from before they existed.
+	StartedMS float64 `json:"started_ms,omitempty"`
+	EndedMS   float64 `json:"ended_ms,omitempty"`
 	// Steps time the examination's steps, from its start.
 	Steps []ProbeStep `json:"steps,omitempty"`
 }

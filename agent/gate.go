@@ -77,6 +77,9 @@ type Gate struct {
 	// WorkerBinary is the raid-settle executable whose `probe-worker`
 	// command runs the probes; "" probes in the gate's own process.
 	WorkerBinary string
+	// Prioritise, when set, is called once the run has the one-shot
+	// marker, before any probe starts (RaisePriority in production).
+	Prioritise func() error
 }
 
 // markerName is created under RunDir by the first run; later runs see it
@@ -98,6 +101,7 @@ func NewGate(version string) *Gate {
 		ProfileDir: "/usr/local/lib/raid-settle/profiles",
 		Now:        time.Now,
 	}
+	g.Prioritise = func() error { return RaisePriority(g.ProcRoot) }
 	g.OpenMonitor = func() (eventSource, error) {
 		return udev.OpenMonitor(udev.MonitorOptions{SysRoot: g.SysRoot, Now: g.Now, Log: g.Log.Warning})
 	}
@@ -139,6 +143,12 @@ func (g *Gate) Run(ctx context.Context) (rep *Report) {
 	}
 
 	rep = &Report{Version: g.Version, Started: start, StateUeventMS: -1, Controllers: []udev.Controller{}, Timeline: []TimedInput{}}
+
+	if g.Prioritise != nil {
+		if err := g.Prioritise(); err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("raising the gate's CPU priority: %v", err))
+		}
+	}
 	rep.Settings = g.settings(rep)
 
 	engine := NewEngine(rep.Settings, start)
@@ -247,6 +257,8 @@ type holding struct {
 	engine *Engine
 	rep    *Report
 	start  time.Time
+	// epoch is start on the monotonic clock the probe worker shares.
+	epoch  int64
 	timer  *time.Timer
 	probes chan ProbeResult
 	probe  func(ctx context.Context, disk string) ProbeResult
@@ -262,7 +274,7 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 	ctx, cancel := context.WithDeadline(ctx, start.Add(rep.Settings.Deadline.D()+time.Second))
 	defer cancel()
 
-	h := &holding{g: g, ctx: ctx, engine: engine, rep: rep, start: start, timer: time.NewTimer(time.Hour), probes: make(chan ProbeResult, 64)}
+	h := &holding{g: g, ctx: ctx, engine: engine, rep: rep, start: start, epoch: MonotonicNS() - g.Now().Sub(start).Nanoseconds(), timer: time.NewTimer(time.Hour), probes: make(chan ProbeResult, 64)}
 	defer h.timer.Stop()
 
 	defer func() {
@@ -368,7 +380,7 @@ func (h *holding) startMonitor() <-chan struct{} {
 // one starts (see ProbeWorker), else in this process.
 func (h *holding) startProbing() func(ctx context.Context, disk string) ProbeResult {
 	g := h.g
-	prober := Prober{DevRoot: g.DevRoot, SysRoot: g.SysRoot, PartitionUUIDs: h.rep.Settings.BootPartUUID != ""}
+	prober := Prober{DevRoot: g.DevRoot, SysRoot: g.SysRoot, PartitionUUIDs: h.rep.Settings.BootPartUUID != "", Epoch: h.epoch}
 	inProcess := prober.Probe
 
 	if g.WorkerBinary == "" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -29,11 +30,34 @@ type Prober struct {
 	DevRoot, SysRoot string
 	// PartitionUUIDs asks for each disk's GPT partition GUIDs.
 	PartitionUUIDs bool
+	// Epoch is the gate's start on the monotonic clock (MonotonicNS), from
+	// which results time their start and end; 0 leaves them out.
+	Epoch int64
+}
+
+// MonotonicNS reads CLOCK_MONOTONIC, which the gate and its probe worker
+// share, unlike the monotonic readings of Go's time.Time.
+func MonotonicNS() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+
+	return ts.Nano()
+}
+
+// sinceEpoch is the time since p.Epoch in milliseconds, or 0 without one.
+func (p Prober) sinceEpoch() float64 {
+	if p.Epoch == 0 {
+		return 0
+	}
+
+	return float64((MonotonicNS()-p.Epoch)/1000) / 1000
 }
 
 // Args are the probe-worker flags that make the worker's prober p.
 func (p Prober) Args() []string {
-	args := []string{"--dev", p.DevRoot, "--sys", p.SysRoot}
+	args := []string{"--dev", p.DevRoot, "--sys", p.SysRoot, "--epoch", strconv.FormatInt(p.Epoch, 10)}
 	if p.PartitionUUIDs {
 		args = append(args, "--partition-uuids")
 	}
@@ -44,7 +68,14 @@ func (p Prober) Args() []string {
 // Probe examines disk name. It never returns an error: the result says
 // what could not be done.
 func (p Prober) Probe(ctx context.Context, name string) ProbeResult {
-	res := ProbeResult{Disk: name}
+	res := p.probe(ctx, name)
+	res.EndedMS = p.sinceEpoch()
+
+	return res
+}
+
+func (p Prober) probe(ctx context.Context, name string) ProbeResult {
+	res := ProbeResult{Disk: name, StartedMS: p.sinceEpoch()}
 	start := time.Now()
 
 	var mu sync.Mutex
@@ -72,7 +103,7 @@ func (p Prober) Probe(ctx context.Context, name string) ProbeResult {
 
 	step("opened")
 
-	parts, err := blockdev.KernelPartitions(p.SysRoot, name)
+	parts, err := blockdev.KernelPartitions(p.SysRoot, name, blockdev.StatePartitionLabel)
 	if err != nil {
 		return res.failed(err)
 	}
@@ -99,10 +130,6 @@ func (p Prober) Probe(ctx context.Context, name string) ProbeResult {
 	sectorSize := blockdev.KernelSectorSize(p.SysRoot, name)
 
 	for _, kp := range parts {
-		if kp.Label != blockdev.StatePartitionLabel {
-			continue
-		}
-
 		c := blockdev.Candidate{
 			Device: path, Partition: kp.Number, PartitionDevice: filepath.Join(p.DevRoot, kp.Name),
 			Offset: kp.Start, Size: kp.Size, SectorSize: sectorSize,

@@ -211,23 +211,21 @@ func TestProberTakesTheKernelsPartitions(t *testing.T) {
 
 	sys := filepath.Join(dir, "sys")
 	spec := fmt.Sprintf(`
--- class/block/sdb/sdb5/partition --
-5
 -- class/block/sdb/sdb5/start --
 %d
 -- class/block/sdb/sdb5/size --
 %d
 -- class/block/sdb/sdb5/uevent --
 DEVNAME=sdb5
+DEVTYPE=partition
 PARTN=5
 PARTNAME=STATE
--- class/block/sdb/sdb6/partition --
-6
 -- class/block/sdb/sdb6/start --
 1
 -- class/block/sdb/sdb6/size --
 1
 -- class/block/sdb/sdb6/uevent --
+DEVTYPE=partition
 PARTN=6
 PARTNAME=EPHEMERAL
 `, state.FirstLBA, state.LastLBA-state.FirstLBA+1)

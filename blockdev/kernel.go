@@ -29,8 +29,9 @@ type KernelPartition struct {
 var ErrNoKernelView = errors.New("not a block device the kernel lists")
 
 // KernelPartitions lists the partitions the kernel created for the whole
-// disk name, reading only sysfs under sysRoot (normally /sys), never the
-// disk.
+// disk name whose GPT name is label ("" for every partition), reading only
+// sysfs under sysRoot (normally /sys), never the disk: one uevent file per
+// partition, and the start and size of those that match.
 //
 // The list is complete once the disk can be opened: the kernel scans a new
 // disk's partition table while holding the disk's open mutex, before it
@@ -38,7 +39,7 @@ var ErrNoKernelView = errors.New("not a block device the kernel lists")
 // (block/genhd.c, device_add_disk and disk_scan_partitions; block/bdev.c,
 // blkdev_get_whole, in Linux 6.12). A partition added later, by a rescan,
 // comes with its own add uevent.
-func KernelPartitions(sysRoot, disk string) ([]KernelPartition, error) {
+func KernelPartitions(sysRoot, disk, label string) ([]KernelPartition, error) {
 	dir := filepath.Join(sysRoot, "class", "block", disk)
 
 	entries, err := os.ReadDir(dir)
@@ -58,11 +59,25 @@ func KernelPartitions(sysRoot, disk string) ([]KernelPartition, error) {
 
 		pdir := filepath.Join(dir, name)
 
-		number, err := readSysfsUint(filepath.Join(pdir, "partition"))
+		uevent, err := os.ReadFile(filepath.Join(pdir, "uevent"))
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // a holder or queue directory, not a partition
+			continue
 		} else if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("failed to read %s: %w", filepath.Join(pdir, "uevent"), err)
+		}
+
+		if ueventValue(string(uevent), "DEVTYPE") != "partition" {
+			continue
+		}
+
+		p := KernelPartition{Name: name, Label: ueventValue(string(uevent), "PARTNAME")}
+		if label != "" && p.Label != label {
+			continue
+		}
+
+		number, err := strconv.ParseUint(ueventValue(string(uevent), "PARTN"), 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%s: no partition number in its uevent", name)
 		}
 
 		start, err := readSysfsUint(filepath.Join(pdir, "start"))
@@ -75,17 +90,10 @@ func KernelPartitions(sysRoot, disk string) ([]KernelPartition, error) {
 			return nil, err
 		}
 
-		uevent, err := os.ReadFile(filepath.Join(pdir, "uevent"))
-		if err != nil {
-			return nil, fmt.Errorf("failed to read %s: %w", filepath.Join(pdir, "uevent"), err)
-		}
-
 		// start and size count 512-byte sectors whatever the disk's own
 		// sector size (include/linux/blk_types.h, SECTOR_SHIFT).
-		parts = append(parts, KernelPartition{
-			Name: name, Number: uint(number), Label: ueventValue(string(uevent), "PARTNAME"),
-			Start: start * 512, Size: size * 512,
-		})
+		p.Number, p.Start, p.Size = uint(number), start*512, size*512
+		parts = append(parts, p)
 	}
 
 	return parts, nil

@@ -17,8 +17,6 @@ func TestKernelPartitions(t *testing.T) {
 -- class/block/sda/queue/logical_block_size --
 4096
 -- class/block/sda/holders/ --
--- class/block/sda/sda1/partition --
-1
 -- class/block/sda/sda1/start --
 2048
 -- class/block/sda/sda1/size --
@@ -30,24 +28,22 @@ DEVNAME=sda1
 DEVTYPE=partition
 PARTN=1
 PARTNAME=EFI
--- class/block/sda/sda5/partition --
-5
 -- class/block/sda/sda5/start --
 243712
 -- class/block/sda/sda5/size --
 204800
 -- class/block/sda/sda5/uevent --
 DEVNAME=sda5
+DEVTYPE=partition
 PARTN=5
 PARTNAME=STATE
--- class/block/sda/sda6/partition --
-6
 -- class/block/sda/sda6/start --
 448512
 -- class/block/sda/sda6/size --
 1024
 -- class/block/sda/sda6/uevent --
 DEVNAME=sda6
+DEVTYPE=partition
 PARTN=6
 -- class/block/sdb/size --
 0
@@ -56,7 +52,7 @@ PARTN=6
 		t.Fatal(err)
 	}
 
-	got, err := KernelPartitions(root, "sda")
+	got, err := KernelPartitions(root, "sda", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +66,20 @@ PARTN=6
 		t.Errorf("KernelPartitions(sda) (-want +got):\n%s", diff)
 	}
 
+	state, err := KernelPartitions(root, "sda", StatePartitionLabel)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if diff := cmp.Diff(want[1:2], state); diff != "" {
+		t.Errorf("KernelPartitions(sda, STATE) (-want +got):\n%s", diff)
+	}
+
 	if n := KernelSectorSize(root, "sda"); n != 4096 {
 		t.Errorf("KernelSectorSize(sda) = %d, want 4096", n)
 	}
 
-	if got, err := KernelPartitions(root, "sdb"); err != nil || len(got) != 0 {
+	if got, err := KernelPartitions(root, "sdb", ""); err != nil || len(got) != 0 {
 		t.Errorf("KernelPartitions(sdb) = %v, %v; want none", got, err)
 	}
 
@@ -82,7 +87,7 @@ PARTN=6
 		t.Errorf("KernelSectorSize(sdb) = %d, want 512 when sysfs does not say", n)
 	}
 
-	if _, err := KernelPartitions(root, "sdz"); !errors.Is(err, ErrNoKernelView) {
+	if _, err := KernelPartitions(root, "sdz", ""); !errors.Is(err, ErrNoKernelView) {
 		t.Errorf("KernelPartitions(sdz) error %v, want ErrNoKernelView", err)
 	}
 }

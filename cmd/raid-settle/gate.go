@@ -63,7 +63,7 @@ func runGate(args []string, _, stderr io.Writer) (code int) {
 	return 0
 }
 
-const probeWorkerHelp = `Usage: raid-settle probe-worker [--dev DIR] [--sys DIR] [--partition-uuids]
+const probeWorkerHelp = `Usage: raid-settle probe-worker [--dev DIR] [--sys DIR] [--partition-uuids] [--epoch NS]
 
 Internal: the gate starts it as a child process and sends it, on stdin, one
 JSON request per disk to verify; it answers each on stdout as it completes.
@@ -88,6 +88,7 @@ func runProbeWorker(args []string, _, stderr io.Writer) int {
 
 	fs.StringVar(&prober.DevRoot, "dev", "/dev", "where the disks' device nodes are")
 	fs.StringVar(&prober.SysRoot, "sys", "/sys", "where sysfs is mounted")
+	fs.Int64Var(&prober.Epoch, "epoch", 0, "the gate's start on CLOCK_MONOTONIC, in nanoseconds, to time the probes from")
 	fs.BoolVar(&prober.PartitionUUIDs, "partition-uuids", false, "read each disk's GPT for its partition GUIDs (the boot-partition hint needs them)")
 
 	if err := fs.Parse(args); err != nil {
