@@ -205,10 +205,12 @@ type Engine struct {
 	nvmePaths map[string]string
 	// listed holds the devpaths sysfs has shown, so that a rescan showing
 	// nothing new does not count as activity.
-	listed    map[string]bool
-	stateSeen time.Time // first PARTNAME=STATE uevent
-	stateAt   time.Time // when a STATE could first be acted on
-	released  *Release
+	listed map[string]bool
+	// sortedDisks caches diskNames; nil once a disk comes or goes.
+	sortedDisks []string
+	stateSeen   time.Time // first PARTNAME=STATE uevent
+	stateAt     time.Time // when a STATE could first be acted on
+	released    *Release
 }
 
 // NewEngine returns an engine for a gate that started at start.
@@ -501,6 +503,7 @@ func (e *Engine) onBlock(ev udev.Event, now time.Time) []Action {
 		case udev.ActionRemove:
 			if _, ok := e.disks[name]; ok {
 				delete(e.disks, name)
+				e.sortedDisks = nil
 
 				return []Action{logf("disk %s removed at %s", name, e.since(now))}
 			}
@@ -588,6 +591,7 @@ func (e *Engine) addDisk(name, devpath string, now time.Time) []Action {
 
 	d := &diskState{name: name, devpath: devpath, added: now, stale: true}
 	e.disks[name] = d
+	e.sortedDisks = nil
 
 	where := "no storage controller"
 	if c := e.ownerOf(devpath); c != nil {
@@ -946,13 +950,20 @@ func (e *Engine) waitingFor(now time.Time) string {
 	return strings.Join(parts, ", ")
 }
 
+// diskNames returns the disks' names, sorted. The slice is kept until a
+// disk comes or goes: callers must not change it.
 func (e *Engine) diskNames() []string {
+	if e.sortedDisks != nil && len(e.sortedDisks) == len(e.disks) {
+		return e.sortedDisks
+	}
+
 	names := make([]string, 0, len(e.disks))
 	for n := range e.disks {
 		names = append(names, n)
 	}
 
 	sort.Strings(names)
+	e.sortedDisks = names
 
 	return names
 }

@@ -28,6 +28,11 @@ func TestRaisePriority(t *testing.T) {
 			t.Errorf("thread %d at nice %d, want %d", tid, 20-prio, GateNice)
 		}
 
+		if prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, uintptr(tid), 0); errno == 0 && prio != gateIOPriority {
+			t.Errorf("thread %d at I/O priority %#x, want %#x", tid, prio, gateIOPriority)
+		}
+
 		_ = unix.Setpriority(unix.PRIO_PROCESS, tid, 0)
+		_, _, _ = unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), 0)
 	}
 }

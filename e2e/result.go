@@ -49,6 +49,25 @@ type GateReport struct {
 	HeldMS        int64    `json:"held_ms"`
 	StateUeventMS int64    `json:"state_uevent_ms"`
 	Errors        []string `json:"errors"`
+	// Timeline holds the gate's inputs; the harness reads its probe results.
+	Timeline []struct {
+		Kind  string     `json:"kind"`
+		AtMS  int64      `json:"at_ms"`
+		Probe *GateProbe `json:"probe"`
+	} `json:"timeline"`
+}
+
+// GateProbe is the timing of one probe result in the gate's report, in
+// milliseconds since the gate started (steps: since the probe started).
+type GateProbe struct {
+	Disk      string  `json:"disk"`
+	AskedMS   int64   `json:"asked_ms"`
+	StartedMS float64 `json:"started_ms"`
+	EndedMS   float64 `json:"ended_ms"`
+	Steps     []struct {
+		Step string  `json:"step"`
+		MS   float64 `json:"ms"`
+	} `json:"steps"`
 }
 
 // Result is what one boot showed. Times are milliseconds since the guest

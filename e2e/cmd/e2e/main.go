@@ -271,6 +271,10 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 	fmt.Fprintln(stdout)
 	e2e.WriteText(stdout, outs)
 
+	if totals := e2e.LatencyTotals(outs); len(totals) > 0 {
+		fmt.Fprintf(stdout, "\n%s\n", e2e.LatencySummary(totals))
+	}
+
 	if h.Arch == e2e.ArchAMD64 {
 		fmt.Fprintln(stdout)
 		e2e.WriteAnchor(stdout, outs)
@@ -362,6 +366,8 @@ func writeResultsDoc(path string, h *e2e.Harness, outs []e2e.Outcome, cr []*e2e.
 
 	e2e.WriteMarkdown(&b, outs)
 	fmt.Fprintf(&b, "\n%s\n", e2e.TableLegend)
+	fmt.Fprintf(&b, "\n## From the STATE uevent to the release\n\nFrom each gate report: milliseconds since the gate started, on the clock the gate and its probe worker share. The probe is the one whose result the release rests on.\n\n")
+	e2e.WriteLatency(&b, outs)
 	fmt.Fprintf(&b, "\n## The anchor: a fixed settle time of 60 s\n\n```\n")
 	e2e.WriteAnchor(&b, outs)
 	fmt.Fprintf(&b, "```\n")

@@ -1,0 +1,119 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/fstree"
+)
+
+// BenchmarkGateJBOD is the gate's own work for a JBOD of n blank disks plus
+// the STATE disk, each with Talos's six partitions as the kernel lists them:
+// the engine fed every uevent, and every probe run by the real Prober
+// against sysfs (a tree written like the kernel's) and a Talos disk image
+// made by the real tools. One op is one boot, from the first uevent to the
+// release; the wall-clock cost of a real boot adds the devices' I/O.
+func BenchmarkGateJBOD(b *testing.B) {
+	if err := diskimage.RequireTools(); err != nil {
+		b.Fatal(err)
+	}
+
+	for _, n := range []int{1, 16, 64, 256} {
+		b.Run(fmt.Sprintf("disks=%d", n), func(b *testing.B) {
+			root := b.TempDir()
+			dev, sys := filepath.Join(root, "dev"), filepath.Join(root, "sys")
+
+			if err := os.MkdirAll(dev, 0o755); err != nil {
+				b.Fatal(err)
+			}
+
+			state := "sd" + diskLetters(n)
+			if err := diskimage.Build(filepath.Join(dev, state), root, diskimage.TalosDisk(512, diskimage.XFS)); err != nil {
+				b.Fatal(err)
+			}
+
+			var (
+				spec   strings.Builder
+				events []TimedInput
+			)
+
+			events = append(events, at0(0, megaraidBind(megaraid)))
+
+			for i := range n + 1 {
+				name := "sd" + diskLetters(i)
+				if i < n {
+					if err := os.WriteFile(filepath.Join(dev, name), nil, 0o644); err != nil {
+						b.Fatal(err)
+					}
+				}
+
+				for p, label := range []string{"EFI", "BIOS", "BOOT", "META", "STATE", "EPHEMERAL"} {
+					if label == "STATE" && i < n {
+						label = "DATA"
+					}
+
+					// The STATE partition's place is the image's (sgdisk's
+					// layout for TalosDisk).
+					fmt.Fprintf(&spec, "-- class/block/%[1]s/%[1]s%[2]d/uevent --\nDEVTYPE=partition\nPARTN=%[2]d\nPARTNAME=%[3]s\n-- class/block/%[1]s/%[1]s%[2]d/start --\n243712\n-- class/block/%[1]s/%[1]s%[2]d/size --\n204800\n", name, p+1, label)
+				}
+
+				events = append(events, diskArrives(time.Duration(i)*time.Millisecond, megaraid, name)...)
+			}
+
+			if err := fstree.Write(sys, spec.String()); err != nil {
+				b.Fatal(err)
+			}
+
+			prober := Prober{DevRoot: dev, SysRoot: sys}
+			t0 := time.Unix(1000, 0)
+
+			b.ResetTimer()
+
+			for b.Loop() {
+				e := NewEngine(DefaultSettings(), t0)
+				now := t0
+
+				var queue []string
+
+				step := func(in Input) {
+					for _, a := range e.Step(in, now) {
+						if a.Kind == ActionProbe {
+							queue = append(queue, a.Disk)
+						}
+					}
+				}
+
+				for _, ev := range events {
+					now = t0.Add(time.Duration(ev.AtMS) * time.Millisecond)
+					step(ev.Input)
+				}
+
+				for len(queue) > 0 && e.Released() == nil {
+					disk := queue[0]
+					queue = queue[1:]
+					p := prober.Probe(context.Background(), disk)
+					step(Input{Kind: InputProbe, Probe: &p})
+				}
+
+				if r := e.Released(); r == nil || r.Decision != DecisionStateVerified {
+					b.Fatalf("no release on the STATE of %s: %+v", state, r)
+				}
+			}
+		})
+	}
+}
+
+// diskLetters names the i-th disk as the sd driver does: a..z, aa..az, ...
+func diskLetters(i int) string {
+	if i < 26 {
+		return string(rune('a' + i))
+	}
+
+	return diskLetters(i/26-1) + string(rune('a'+i%26))
+}

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+)
+
+// Latency is where the time went between the STATE uevent and the gate's
+// release on one boot, from the gate's report: milliseconds since the gate
+// started.
+type Latency struct {
+	Scenario string
+	// UeventMS is when the gate received the first STATE uevent; ReleaseMS
+	// when it released.
+	UeventMS, ReleaseMS int64
+	// Probe is the result the release rests on: the last one of the
+	// decided disk before the release.
+	Probe *GateProbe
+	// ReceivedMS is when the gate took that result in.
+	ReceivedMS int64
+}
+
+// Total is the STATE uevent to release interval.
+func (l Latency) Total() int64 { return l.ReleaseMS - l.UeventMS }
+
+// LatencyOf returns the boot's latency, or false when the gate did not
+// release on a STATE it received a uevent for.
+func LatencyOf(o Outcome) (Latency, bool) {
+	if o.Result == nil {
+		return Latency{}, false
+	}
+
+	g := o.Result.Gate
+	if g == nil || g.Decision == nil || g.Decision.State == nil || g.StateUeventMS < 0 {
+		return Latency{}, false
+	}
+
+	l := Latency{Scenario: o.Scenario.ID, UeventMS: g.StateUeventMS, ReleaseMS: g.Decision.AtMS}
+	disk := path.Base(g.Decision.State.Device)
+
+	for _, t := range g.Timeline {
+		if t.Kind == "probe" && t.Probe != nil && t.Probe.Disk == disk && t.AtMS <= l.ReleaseMS {
+			l.Probe, l.ReceivedMS = t.Probe, t.AtMS
+		}
+	}
+
+	return l, true
+}
+
+// WriteLatency writes, for every boot that released on a STATE, where the
+// time between the STATE uevent and the release went, then the median and
+// the worst.
+func WriteLatency(w io.Writer, outs []Outcome) {
+	var totals []int64
+
+	fmt.Fprintln(w, "| scenario | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | worker ended | result in the gate | release | uevent→release |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+
+	for _, o := range outs {
+		l, ok := LatencyOf(o)
+		if !ok {
+			continue
+		}
+
+		totals = append(totals, l.Total())
+
+		asked, started, steps, ended, received := "-", "-", "-", "-", "-"
+		if p := l.Probe; p != nil {
+			asked, received = fmt.Sprint(p.AskedMS), fmt.Sprint(l.ReceivedMS)
+
+			if p.StartedMS > 0 {
+				started, ended = fmt.Sprintf("%.1f", p.StartedMS), fmt.Sprintf("%.1f", p.EndedMS)
+			}
+
+			var parts []string
+			for _, s := range p.Steps {
+				parts = append(parts, fmt.Sprintf("%s %.1f", s.Step, s.MS))
+			}
+
+			steps = strings.Join(parts, ", ")
+		}
+
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %d | **%d** |\n", l.Scenario, l.UeventMS, asked, started, steps, ended, received, l.ReleaseMS, l.Total())
+	}
+
+	if len(totals) == 0 {
+		return
+	}
+
+	fmt.Fprintf(w, "\n%s\n", LatencySummary(totals))
+}
+
+// LatencySummary states the median and the worst of totals.
+func LatencySummary(totals []int64) string {
+	sorted := slices.Clone(totals)
+	slices.Sort(sorted)
+
+	median := sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		median = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	}
+
+	return fmt.Sprintf("STATE uevent → release over %d boots: median %d ms, worst %d ms.", len(sorted), median, sorted[len(sorted)-1])
+}
+
+// LatencyTotals returns the STATE uevent to release interval of every boot
+// that released on a STATE.
+func LatencyTotals(outs []Outcome) []int64 {
+	var totals []int64
+
+	for _, o := range outs {
+		if l, ok := LatencyOf(o); ok {
+			totals = append(totals, l.Total())
+		}
+	}
+
+	return totals
+}
