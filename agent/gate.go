@@ -42,6 +42,10 @@ type Report struct {
 	Rejected  int `json:"rejected"`
 	// Errors lists what went wrong around the engine (monitor, sysfs).
 	Errors []string `json:"errors,omitempty"`
+	// Startup times the gate's start, in milliseconds since it started:
+	// the probe worker started, the settings read, listening to uevents,
+	// the sysfs scan fed to the engine.
+	Startup []ProbeStep `json:"startup,omitempty"`
 }
 
 // eventSource is the part of udev.Monitor the gate uses; tests fake it.
@@ -149,10 +153,18 @@ func (g *Gate) Run(ctx context.Context) (rep *Report) {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("raising the gate's CPU priority: %v", err))
 		}
 	}
-	rep.Settings = g.settings(rep)
+	// The probe worker starts first: its start-up (a process of its own)
+	// then overlaps reading the settings and scanning sysfs.
+	bootUUID, bootErr := ReadBootPartUUID(g.SysRoot)
+	probe, closeProbes := g.startProbing(rep, start, bootUUID != "")
+	defer closeProbes()
+	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "probe worker started"))
+
+	rep.Settings = g.settings(rep, bootUUID, bootErr)
+	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "settings read"))
 
 	engine := NewEngine(rep.Settings, start)
-	g.hold(ctx, engine, rep, start)
+	g.hold(ctx, engine, rep, start, probe)
 
 	rep.Decision = engine.Released()
 	rep.HeldMS = g.Now().Sub(start).Milliseconds()
@@ -188,9 +200,10 @@ func (g *Gate) claim() bool {
 	return true
 }
 
-// settings reads the kernel command line, the boot hint and the profiles,
-// logging the start line and any warning.
-func (g *Gate) settings(rep *Report) Settings {
+// settings reads the kernel command line and the profiles and takes the
+// boot hint read before (bootUUID, or bootErr), logging the start line and
+// any warning.
+func (g *Gate) settings(rep *Report, bootUUID string, bootErr error) Settings {
 	s := DefaultSettings()
 
 	cmdline, err := os.ReadFile(filepath.Join(g.ProcRoot, "cmdline"))
@@ -207,10 +220,10 @@ func (g *Gate) settings(rep *Report) Settings {
 		s.Profiles = profiles
 	}
 
-	if uuid, err := ReadBootPartUUID(g.SysRoot); err != nil {
-		rep.Errors = append(rep.Errors, err.Error())
+	if bootErr != nil {
+		rep.Errors = append(rep.Errors, bootErr.Error())
 	} else {
-		s.BootPartUUID = uuid
+		s.BootPartUUID = bootUUID
 	}
 
 	if kexec, err := ReadKexecBoot(g.SysRoot); err != nil {
@@ -257,24 +270,22 @@ type holding struct {
 	engine *Engine
 	rep    *Report
 	start  time.Time
-	// epoch is start on the monotonic clock the probe worker shares.
-	epoch  int64
 	timer  *time.Timer
 	probes chan ProbeResult
 	probe  func(ctx context.Context, disk string) ProbeResult
 	// events is nil without a monitor (sysfs rescans stand in for it).
 	events chan udev.Event
-	// closers release the monitor and the probe worker at the end.
+	// closers release the monitor at the end.
 	closers []func()
 }
 
 // hold runs the engine until it releases, with a bound of its own in case
 // anything around the engine stalls.
-func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time.Time) {
+func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time.Time, probe func(ctx context.Context, disk string) ProbeResult) {
 	ctx, cancel := context.WithDeadline(ctx, start.Add(rep.Settings.Deadline.D()+time.Second))
 	defer cancel()
 
-	h := &holding{g: g, ctx: ctx, engine: engine, rep: rep, start: start, epoch: MonotonicNS() - g.Now().Sub(start).Nanoseconds(), timer: time.NewTimer(time.Hour), probes: make(chan ProbeResult, 64)}
+	h := &holding{g: g, ctx: ctx, engine: engine, rep: rep, start: start, probe: probe, timer: time.NewTimer(time.Hour), probes: make(chan ProbeResult, 64)}
 	defer h.timer.Stop()
 
 	defer func() {
@@ -291,13 +302,10 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 
 	// Listen first, then scan sysfs: nothing falls between the two.
 	monitorDown := h.startMonitor()
-
-	h.probe = g.Probe
-	if h.probe == nil {
-		h.probe = h.startProbing()
-	}
+	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "uevents listened to"))
 
 	g.coldplug(h.feed, rep)
+	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "sysfs scanned"))
 
 	rescan := time.NewTicker(time.Second)
 	defer rescan.Stop()
@@ -376,25 +384,30 @@ func (h *holding) startMonitor() <-chan struct{} {
 	return down
 }
 
-// startProbing returns the production probe: through a child process when
-// one starts (see ProbeWorker), else in this process.
-func (h *holding) startProbing() func(ctx context.Context, disk string) ProbeResult {
-	g := h.g
-	prober := Prober{DevRoot: g.DevRoot, SysRoot: g.SysRoot, PartitionUUIDs: h.rep.Settings.BootPartUUID != "", Epoch: h.epoch}
+// startProbing returns the probe the run uses and what ends it: g.Probe
+// when set, else the production probe, through a child process when one
+// starts (see ProbeWorker), else in this process. partitionUUIDs asks for
+// the disks' GPT partition GUIDs (the boot hint needs them).
+func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (probe func(ctx context.Context, disk string) ProbeResult, closer func()) {
+	if g.Probe != nil {
+		return g.Probe, func() {}
+	}
+
+	epoch := MonotonicNS() - g.Now().Sub(start).Nanoseconds()
+	prober := Prober{DevRoot: g.DevRoot, SysRoot: g.SysRoot, PartitionUUIDs: partitionUUIDs, Epoch: epoch}
 	inProcess := prober.Probe
 
 	if g.WorkerBinary == "" {
-		return inProcess
+		return inProcess, func() {}
 	}
 
 	worker, err := StartProbeWorker(append([]string{g.WorkerBinary, "probe-worker"}, prober.Args()...))
 	if err != nil {
+		rep.Errors = append(rep.Errors, err.Error())
 		g.Log.Warning("%v: probing disks in the gate itself, a hung read may then delay its exit", err)
 
-		return inProcess
+		return inProcess, func() {}
 	}
-
-	h.closers = append(h.closers, func() { _ = worker.Close() })
 
 	var once sync.Once
 
@@ -408,7 +421,12 @@ func (h *holding) startProbing() func(ctx context.Context, disk string) ProbeRes
 		once.Do(func() { g.Log.Warning("%v: probing disks in the gate itself from now on", worker.Err()) })
 
 		return inProcess(ctx, disk)
-	}
+	}, func() { _ = worker.Close() }
+}
+
+// startupStep is one step of the gate's start, timed since start.
+func startupStep(start, now time.Time, step string) ProbeStep {
+	return ProbeStep{Step: step, MS: float64(now.Sub(start).Microseconds()) / 1000}
 }
 
 // feed records one input in the timeline and carries out the engine's

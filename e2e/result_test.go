@@ -45,7 +45,7 @@ func fixedBoot() *Result {
 		proto.Format(proto.KindUevent, "ms", 23900, "action", "add", "subsystem", "block", "devtype", "partition", "name", "sdb5", "partname", "STATE", "synth", 0),
 		proto.Format(proto.KindKmsg, "ts_ms", 4900, "prio", 5, "text", "raid-settle: a0ae4a6 started: deadline 2m0s"),
 		proto.Format(proto.KindKmsg, "ts_ms", 24300, "prio", 5, "text", "raid-settle: released (state-verified) after 19.4s: STATE on sdb partition 5 verified"),
-		proto.Format(proto.KindKmsg, "ts_ms", 20000, "prio", 3, "text", "Buffer I/O error on dev sdb, logical block 30464, async page read"),
+		proto.Format(proto.KindKmsg, "ts_ms", 20000, "prio", 3, "text", "I/O error, dev sdb, sector 243712 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 1"),
 		proto.Format(proto.KindReport, "json", `{"decision":{"decision":"state-verified","at_ms":19400,"reason":"ok"},"held_ms":19420,"state_uevent_ms":19000}`),
 		proto.Format(proto.KindReturned, "ms", 24700, "attempts", 1),
 		proto.Format(proto.KindState, "when", "decision", "present", 1, "named", 1, "dev", "sdb5", "fs", "xfs", "ms", 24800),
@@ -117,15 +117,16 @@ func TestFailedChecks(t *testing.T) {
 		t.Errorf("Failed = %q, want %q", got, want)
 	}
 
-	if !WholeDiskEIO.OK(fixedBoot()) {
-		t.Error("EIO on the whole disk sdb not seen")
+	if !GateGotEIO.OK(fixedBoot()) {
+		t.Error("EIO on a real-time class read of sdb not seen")
 	}
 
-	part := newResult("8-eio", With)
-	part.Add(time.Time{}, proto.Format(proto.KindKmsg, "ts_ms", 1, "prio", 3, "text", "Buffer I/O error on dev sda5, logical block 0, async page read"))
+	udev := newResult("8-eio", With)
+	udev.Add(time.Time{}, proto.Format(proto.KindKmsg, "ts_ms", 1, "prio", 3, "text", "I/O error, dev sda, sector 243712 op 0x0:(READ) flags 0x80700 phys_seg 2 prio class 0"))
+	udev.Add(time.Time{}, proto.Format(proto.KindKmsg, "ts_ms", 1, "prio", 3, "text", "Buffer I/O error on dev sda5, logical block 0, async page read"))
 
-	if WholeDiskEIO.OK(part) {
-		t.Error("EIO on the partition sda5 taken for the whole disk's")
+	if GateGotEIO.OK(udev) {
+		t.Error("EIO on a best-effort read (udev's blkid) taken for the gate's")
 	}
 }
 

@@ -107,20 +107,21 @@ var (
 	NoGate = Check{"gate did not run", func(r *Result) bool { return r.Gate == nil && len(r.GateLines) == 0 }}
 	// IOErrors: the kernel logged I/O errors (injected by blkdebug).
 	IOErrors = Check{"kernel saw I/O errors", func(r *Result) bool { return len(r.IOErrors) > 0 }}
-	// WholeDiskEIO: a read of the whole disk's page cache failed with EIO
-	// after the SCSI layer's own retries ("Buffer I/O error on dev sda,"):
-	// before settle only the gate reads STATE's superblock through the
-	// whole disk (udev's blkid reads the partition device).
-	WholeDiskEIO = Check{"a whole-disk reader (the gate) got EIO", func(r *Result) bool {
+	// GateGotEIO: a read in the real-time I/O class failed ("I/O error,
+	// dev sda, sector N ... prio class 1", block/blk-core.c,
+	// blk_print_req_error): only the gate and its probe worker read in
+	// that class (agent.RaisePriority), so the gate met the injected
+	// errors itself, and retried past them.
+	GateGotEIO = Check{"the gate's own reads (I/O class real-time) got EIO", func(r *Result) bool {
 		for _, e := range r.IOErrors {
-			if m := bufferErrorRE.FindStringSubmatch(e.Text); m != nil && !strings.ContainsAny(m[1], "0123456789") {
+			if gateIOErrorRE.MatchString(e.Text) {
 				return true
 			}
 		}
 
 		return false
 	}}
-	bufferErrorRE = regexp.MustCompile(`Buffer I/O error on dev ([a-z]+\d*),`)
+	gateIOErrorRE = regexp.MustCompile(`I/O error, dev [a-z0-9]+, sector \d+ .*prio class 1\b`)
 )
 
 // GateUnexamined: the gate's decision names disk as one it could not
@@ -404,7 +405,7 @@ func Scenarios() []*Scenario {
 			Variants:    both,
 			Expect: map[Variant][]Check{
 				Without: without(IOErrors),
-				With:    {StatePresent, GateDecided("state-verified"), Diagnosed(diagnose.Healthy), IOErrors, WholeDiskEIO},
+				With:    {StatePresent, GateDecided("state-verified"), Diagnosed(diagnose.Healthy), IOErrors, GateGotEIO},
 			},
 		},
 		&Scenario{
