@@ -13,8 +13,9 @@ import (
 // started.
 type Latency struct {
 	Scenario string
-	// UeventMS is when the gate received the first STATE uevent; ReleaseMS
-	// when it released.
+	// UeventMS is when the gate received the uevent of the STATE partition
+	// it released on (the first STATE uevent in reports that lack it);
+	// ReleaseMS when it released.
 	UeventMS, ReleaseMS int64
 	// Probe is the result the release rests on: the last one of the
 	// decided disk before the release.
@@ -39,11 +40,18 @@ func LatencyOf(o Outcome) (Latency, bool) {
 	}
 
 	l := Latency{Scenario: o.Scenario.ID, UeventMS: g.StateUeventMS, ReleaseMS: g.Decision.AtMS}
-	disk := path.Base(g.Decision.State.Device)
+	disk, part := path.Base(g.Decision.State.Device), path.Base(g.Decision.State.PartitionDevice)
+	partSeen := false
 
 	for _, t := range g.Timeline {
-		if t.Kind == "probe" && t.Probe != nil && t.Probe.Disk == disk && t.AtMS <= l.ReleaseMS {
+		switch {
+		case t.Kind == "probe" && t.Probe != nil && t.Probe.Disk == disk && t.AtMS <= l.ReleaseMS:
 			l.Probe, l.ReceivedMS = t.Probe, t.AtMS
+		case t.Kind == "event" && t.Event != nil && !partSeen && t.Event.Action == "add" && t.Event.DevName == part && t.Event.Env["PARTNAME"] == "STATE":
+			// The uevent of the partition the release rests on, which is
+			// not the first STATE's when another disk showed one before
+			// (a leftover disk the boot hint sets aside).
+			l.UeventMS, partSeen = t.AtMS, true
 		}
 	}
 

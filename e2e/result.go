@@ -54,6 +54,11 @@ type GateReport struct {
 		Kind  string     `json:"kind"`
 		AtMS  int64      `json:"at_ms"`
 		Probe *GateProbe `json:"probe"`
+		Event *struct {
+			Action  string            `json:"action"`
+			DevName string            `json:"devname"`
+			Env     map[string]string `json:"env"`
+		} `json:"event"`
 	} `json:"timeline"`
 }
 
