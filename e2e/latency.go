@@ -103,15 +103,7 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 
 // LatencySummary states the median and the worst of totals.
 func LatencySummary(totals []int64) string {
-	sorted := slices.Clone(totals)
-	slices.Sort(sorted)
-
-	median := sorted[len(sorted)/2]
-	if len(sorted)%2 == 0 {
-		median = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
-	}
-
-	return fmt.Sprintf("STATE uevent → release over %d boots: median %d ms, worst %d ms.", len(sorted), median, sorted[len(sorted)-1])
+	return fmt.Sprintf("STATE uevent → release over %d boots: median %d ms, worst %d ms.", len(totals), median(totals), slices.Max(totals))
 }
 
 // LatencyTotals returns the STATE uevent to release interval of every boot

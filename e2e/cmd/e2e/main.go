@@ -53,13 +53,13 @@ func main() {
 type options struct {
 	repo, extension, only, scenario, variant, out string
 	arch                                          string
-	parallel                                      int
+	parallel, pairs                               int
 	klog                                          bool
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 	if len(args) == 0 {
-		return 2, fmt.Errorf("usage: e2e matrix|results|demo|run|list|hello|prepare [flags]")
+		return 2, fmt.Errorf("usage: e2e matrix|results|demo|paired|run|list|hello|prepare [flags]")
 	}
 
 	cmd := args[0]
@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 	fs.StringVar(&o.variant, "variant", "with", "run: with or without raid-settle")
 	fs.StringVar(&o.out, "out", "", "where boots write their files (default REPO/_out/e2e)")
 	fs.IntVar(&o.parallel, "parallel", 2, "boots at a time")
+	fs.IntVar(&o.pairs, "pairs", 5, "paired: how many pairs of boots")
 	fs.BoolVar(&o.klog, "klog", false, "the guest prints its whole kernel log into records.log")
 	fs.StringVar(&o.arch, "arch", "amd64", "the guest's architecture: amd64, or arm64 (its own scenarios, the extension from REPO/_out/extension/arm64)")
 
@@ -128,6 +129,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 		return hello(ctx, h, o, stdout)
 	case "run":
 		return runOne(ctx, h, o, stdout)
+	case "paired":
+		return paired(ctx, h, o, stdout)
 	case "matrix", "results":
 		return matrix(ctx, h, o, cmd == "results", stdout)
 	case "demo":
@@ -169,6 +172,40 @@ func hello(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (in
 	if err != nil {
 		return 1, err
 	}
+
+	return 0, nil
+}
+
+// paired boots one scenario without and with raid-settle, one after the
+// other, o.pairs times, and writes what the extension cost each time.
+func paired(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (int, error) {
+	s, err := e2e.FindScenario(o.scenario)
+	if err != nil {
+		return 2, err
+	}
+
+	var pairs []e2e.Pair
+
+	for i := range o.pairs {
+		outs := h.RunMatrix(ctx, []*e2e.Scenario{s}, 1, filepath.Join(o.out, fmt.Sprintf("paired-%d", i+1)), nil)
+
+		var p e2e.Pair
+
+		for _, out := range outs {
+			switch out.Result.Variant {
+			case e2e.Without:
+				p.Without = out.Result
+			case e2e.With:
+				p.With = out.Result
+			}
+		}
+
+		fmt.Fprintf(os.Stderr, "e2e: pair %d of %d done\n", i+1, o.pairs)
+
+		pairs = append(pairs, p)
+	}
+
+	e2e.WritePaired(stdout, pairs)
 
 	return 0, nil
 }
