@@ -42,6 +42,9 @@ type Report struct {
 	Rejected  int `json:"rejected"`
 	// Errors lists what went wrong around the engine (monitor, sysfs).
 	Errors []string `json:"errors,omitempty"`
+	// Usage is the gate's and its probe worker's peak memory and CPU time,
+	// as of the release.
+	Usage *Usages `json:"usage,omitempty"`
 	// Startup times the gate's start, in milliseconds since it started:
 	// the probe worker started, the settings read, listening to uevents,
 	// the sysfs scan fed to the engine.
@@ -168,6 +171,11 @@ func (g *Gate) Run(ctx context.Context) (rep *Report) {
 
 	rep.Decision = engine.Released()
 	rep.HeldMS = g.Now().Sub(start).Milliseconds()
+
+	if rep.Usage != nil {
+		closeProbes() // the worker's usage, from its last reply
+		rep.Usage.Gate = SelfUsage()
+	}
 
 	if seen := engine.StateSeen(); !seen.IsZero() {
 		rep.StateUeventMS = seen.Sub(start).Milliseconds()
@@ -393,6 +401,8 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 		return g.Probe, func() {}
 	}
 
+	rep.Usage = &Usages{}
+
 	epoch := MonotonicNS() - g.Now().Sub(start).Nanoseconds()
 	prober := Prober{DevRoot: g.DevRoot, SysRoot: g.SysRoot, PartitionUUIDs: partitionUUIDs, Epoch: epoch}
 	inProcess := prober.Probe
@@ -412,16 +422,19 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 	var once sync.Once
 
 	return func(ctx context.Context, disk string) ProbeResult {
-		if worker.Err() == nil {
-			if res := worker.Probe(ctx, disk); worker.Err() == nil || ctx.Err() != nil {
-				return res
+			if worker.Err() == nil {
+				if res := worker.Probe(ctx, disk); worker.Err() == nil || ctx.Err() != nil {
+					return res
+				}
 			}
-		}
 
-		once.Do(func() { g.Log.Warning("%v: probing disks in the gate itself from now on", worker.Err()) })
+			once.Do(func() { g.Log.Warning("%v: probing disks in the gate itself from now on", worker.Err()) })
 
-		return inProcess(ctx, disk)
-	}, func() { _ = worker.Close() }
+			return inProcess(ctx, disk)
+		}, sync.OnceFunc(func() {
+			rep.Usage.Worker = worker.Usage()
+			_ = worker.Close()
+		})
 }
 
 // startupStep is one step of the gate's start, timed since start.

@@ -29,6 +29,15 @@ type ProbeWorker struct {
 	next    uint64
 	waiting map[uint64]chan ProbeResult
 	err     error // why the worker is gone, once it is
+	usage   Usage // the worker's, as of its last reply
+}
+
+// Usage returns what the worker had used as of its last reply.
+func (w *ProbeWorker) Usage() Usage {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	return w.usage
 }
 
 // probeRequest asks the worker to verify one disk.
@@ -37,10 +46,12 @@ type probeRequest struct {
 	Disk string `json:"disk"`
 }
 
-// probeReply is the worker's answer to the request with the same ID.
+// probeReply is the worker's answer to the request with the same ID, with
+// what the worker had used so far.
 type probeReply struct {
 	ID     uint64      `json:"id"`
 	Result ProbeResult `json:"result"`
+	Usage  Usage       `json:"usage"`
 }
 
 // StartProbeWorker starts argv, a command serving ServeProbes on its stdin
@@ -100,6 +111,7 @@ func (w *ProbeWorker) readReplies(out io.Reader) {
 		w.mu.Lock()
 		ch := w.waiting[r.ID]
 		delete(w.waiting, r.ID)
+		w.usage = r.Usage
 		w.mu.Unlock()
 
 		if ch != nil {
@@ -196,7 +208,7 @@ func ServeProbes(in io.Reader, out io.Writer, probe func(ctx context.Context, di
 			mu.Lock()
 			defer mu.Unlock()
 
-			_ = enc.Encode(probeReply{ID: req.ID, Result: res})
+			_ = enc.Encode(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
 		}()
 	}
 }

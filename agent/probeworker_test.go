@@ -165,6 +165,12 @@ func TestGateReleasesWhileAProbeHangs(t *testing.T) {
 		t.Fatalf("reason: %s", rep.Decision.Reason)
 	}
 
+	// The report carries both processes' peak memory and CPU time, the
+	// worker's from its reply about sdb.
+	if u := rep.Usage; u == nil || u.Gate.MaxRSSKB <= 0 || u.Worker.MaxRSSKB <= 0 || u.Gate.CPUMS <= 0 {
+		t.Errorf("usage: %+v", u)
+	}
+
 	// The probe was under way in the worker when the gate returned.
 	if _, err := os.Stat(filepath.Join(g.DevRoot, "hung.pid")); err != nil {
 		t.Fatalf("the hung probe never started: %v", err)

@@ -64,8 +64,8 @@ func LatencyOf(o Outcome) (Latency, bool) {
 func WriteLatency(w io.Writer, outs []Outcome) {
 	var totals []int64
 
-	fmt.Fprintln(w, "| scenario | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | worker ended | result in the gate | release | uevent→release |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | worker ended | result in the gate | release | uevent→release | gate, worker: peak RSS, CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 
 	for _, o := range outs {
 		l, ok := LatencyOf(o)
@@ -91,7 +91,12 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 			steps = strings.Join(parts, ", ")
 		}
 
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %d | **%d** |\n", l.Scenario, l.UeventMS, asked, started, steps, ended, received, l.ReleaseMS, l.Total())
+		usage := "-"
+		if u := o.Result.Gate.Usage; u != nil {
+			usage = fmt.Sprintf("%.1f MiB, %.0f ms; %.1f MiB, %.0f ms", float64(u.Gate.MaxRSSKB)/1024, u.Gate.CPUMS, float64(u.Worker.MaxRSSKB)/1024, u.Worker.CPUMS)
+		}
+
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %d | **%d** | %s |\n", l.Scenario, l.UeventMS, asked, started, steps, ended, received, l.ReleaseMS, l.Total(), usage)
 	}
 
 	if len(totals) == 0 {

@@ -49,6 +49,11 @@ type GateReport struct {
 	HeldMS        int64    `json:"held_ms"`
 	StateUeventMS int64    `json:"state_uevent_ms"`
 	Errors        []string `json:"errors"`
+	// Usage is the gate's and its worker's peak memory and CPU time.
+	Usage *struct {
+		Gate   GateUsage `json:"gate"`
+		Worker GateUsage `json:"worker"`
+	} `json:"usage"`
 	// Timeline holds the gate's inputs; the harness reads its probe results.
 	Timeline []struct {
 		Kind  string     `json:"kind"`
@@ -60,6 +65,12 @@ type GateReport struct {
 			Env     map[string]string `json:"env"`
 		} `json:"event"`
 	} `json:"timeline"`
+}
+
+// GateUsage is one process's peak resident memory (KiB) and CPU time (ms).
+type GateUsage struct {
+	MaxRSSKB int64   `json:"max_rss_kb"`
+	CPUMS    float64 `json:"cpu_ms"`
 }
 
 // GateProbe is the timing of one probe result in the gate's report, in
