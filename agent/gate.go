@@ -85,7 +85,7 @@ type Gate struct {
 	// command runs the probes; "" probes in the gate's own process.
 	WorkerBinary string
 	// Prioritise, when set, is called once the run has the one-shot
-	// marker, before any probe starts (RaisePriority in production).
+	// marker, before any probe starts (RaiseIOPriority in production).
 	Prioritise func() error
 }
 
@@ -108,7 +108,7 @@ func NewGate(version string) *Gate {
 		ProfileDir: "/usr/local/lib/raid-settle/profiles",
 		Now:        time.Now,
 	}
-	g.Prioritise = func() error { return RaisePriority(g.ProcRoot) }
+	g.Prioritise = func() error { return RaiseIOPriority(g.ProcRoot) }
 	g.OpenMonitor = func() (eventSource, error) {
 		return udev.OpenMonitor(udev.MonitorOptions{SysRoot: g.SysRoot, Now: g.Now, Log: g.Log.Warning})
 	}
@@ -153,7 +153,7 @@ func (g *Gate) Run(ctx context.Context) (rep *Report) {
 
 	if g.Prioritise != nil {
 		if err := g.Prioritise(); err != nil {
-			rep.Errors = append(rep.Errors, fmt.Sprintf("raising the gate's CPU priority: %v", err))
+			rep.Errors = append(rep.Errors, fmt.Sprintf("raising the gate's I/O priority: %v", err))
 		}
 	}
 	// The probe worker starts first: its start-up (a process of its own)

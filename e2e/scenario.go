@@ -110,7 +110,7 @@ var (
 	// GateGotEIO: a read in the real-time I/O class failed ("I/O error,
 	// dev sda, sector N ... prio class 1", block/blk-core.c,
 	// blk_print_req_error): only the gate and its probe worker read in
-	// that class (agent.RaisePriority), so the gate met the injected
+	// that class (agent.RaiseIOPriority), so the gate met the injected
 	// errors itself, and retried past them.
 	GateGotEIO = Check{"the gate's own reads (I/O class real-time) got EIO", func(r *Result) bool {
 		for _, e := range r.IOErrors {
