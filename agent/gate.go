@@ -15,13 +15,21 @@ import (
 	"github.com/raid-settle/raid-settle/udev"
 )
 
+// ReportSchemaVersion is the version of the gate report's JSON form
+// (docs/timeline.md): 2 since the verification objects it embeds use
+// snake_case keys; reports without schema_version are version 1, and every
+// reader still takes them.
+const ReportSchemaVersion = 2
+
 // Report is what the gate writes to /run/raid-settle/report.json: its
 // settings, what it saw, and what it decided. Its Settings and Timeline are
 // the input of `raid-settle replay`.
 type Report struct {
-	Version  string    `json:"version"`
-	Started  time.Time `json:"started"`
-	Settings Settings  `json:"settings"`
+	// SchemaVersion is ReportSchemaVersion.
+	SchemaVersion int       `json:"schema_version"`
+	Version       string    `json:"version"`
+	Started       time.Time `json:"started"`
+	Settings      Settings  `json:"settings"`
 	// Notes are remarks on the kernel command line.
 	Notes []string `json:"notes,omitempty"`
 	// Controllers are the storage controllers found in sysfs at start.
@@ -149,7 +157,7 @@ func (g *Gate) Run(ctx context.Context) (rep *Report) {
 		return nil
 	}
 
-	rep = &Report{Version: g.Version, Started: start, StateUeventMS: -1, Controllers: []udev.Controller{}, Timeline: []TimedInput{}}
+	rep = &Report{SchemaVersion: ReportSchemaVersion, Version: g.Version, Started: start, StateUeventMS: -1, Controllers: []udev.Controller{}, Timeline: []TimedInput{}}
 
 	if g.Prioritise != nil {
 		if err := g.Prioritise(); err != nil {

@@ -72,17 +72,17 @@ type luksDiskHeader struct {
 
 // LUKS2Info is what the LUKS2 headers say.
 type LUKS2Info struct {
-	UUID              string
-	Label             string
-	HeaderSize        uint64
-	SeqID             uint64
-	ChecksumAlgorithm string
-	Keyslots          int
-	Segments          int
+	UUID              string `json:"uuid"`
+	Label             string `json:"label"`
+	HeaderSize        uint64 `json:"header_size"`
+	SeqID             uint64 `json:"seq_id"`
+	ChecksumAlgorithm string `json:"checksum_algorithm"`
+	Keyslots          int    `json:"keyslots"`
+	Segments          int    `json:"segments"`
 	// Cipher is the encryption of segment 0, e.g. aes-xts-plain64.
-	Cipher string
+	Cipher string `json:"cipher"`
 	// DataOffset is where segment 0, the encrypted data, starts.
-	DataOffset uint64
+	DataOffset uint64 `json:"data_offset"`
 }
 
 // LUKS2 problem codes. A header copy is "usable" when cryptsetup would load

@@ -49,9 +49,16 @@ type DiskError struct {
 	Message string `json:"message"`
 }
 
+// ReportSchemaVersion is the version of Report's JSON form
+// (docs/verify-json.md): 2 since every key is snake_case (the xfs and luks2
+// objects had Go field names in 1, which carried no schema_version).
+const ReportSchemaVersion = 2
+
 // Report is the result of verifying several disks: the stable JSON document
 // of `raid-settle verify --json`, which the gate's report embeds as well.
 type Report struct {
+	// SchemaVersion is ReportSchemaVersion.
+	SchemaVersion int `json:"schema_version"`
 	// Outcome summarises the candidates; see Outcome.
 	Outcome Outcome `json:"outcome"`
 	// Summary is one sentence for a person.
@@ -66,7 +73,7 @@ type Report struct {
 
 // VerifyAll verifies every path and sums up the outcome.
 func VerifyAll(ctx context.Context, paths []string, opts LocateOptions, policy RetryPolicy) Report {
-	rep := Report{Disks: []Disk{}, Candidates: []Result{}, Errors: []DiskError{}}
+	rep := Report{SchemaVersion: ReportSchemaVersion, Disks: []Disk{}, Candidates: []Result{}, Errors: []DiskError{}}
 
 	for _, path := range paths {
 		disk, results, err := VerifyDevice(ctx, path, opts, policy)

@@ -154,26 +154,26 @@ const (
 // XFSInfo is what the primary superblock says (filled as far as it could be parsed).
 type XFSInfo struct {
 	// Version is the superblock version, 4 or 5 on a sane filesystem.
-	Version int
+	Version int `json:"version"`
 	// UUID is sb_uuid, formatted as xfs_db and blkid print it.
-	UUID string
+	UUID string `json:"uuid"`
 	// Label is sb_fname up to its first NUL.
-	Label      string
-	BlockSize  uint32
-	SectorSize uint16
-	InodeSize  uint16
-	AGCount    uint32
-	AGBlocks   uint32
+	Label      string `json:"label"`
+	BlockSize  uint32 `json:"block_size"`
+	SectorSize uint16 `json:"sector_size"`
+	InodeSize  uint16 `json:"inode_size"`
+	AGCount    uint32 `json:"ag_count"`
+	AGBlocks   uint32 `json:"ag_blocks"`
 	// DataBlocks is sb_dblocks, the data device size in blocks.
-	DataBlocks uint64
+	DataBlocks uint64 `json:"data_blocks"`
 	// LogStart is sb_logstart as stored: an AG-encoded block number
 	// (AG number above sb_agblklog bits), 0 for an external log.
-	LogStart  uint64
-	LogBlocks uint32
+	LogStart  uint64 `json:"log_start"`
+	LogBlocks uint32 `json:"log_blocks"`
 	// Features names the known feature bits that are set: "crc" for v5,
 	// then read-only-compatible and incompatible features by the names
 	// mkfs.xfs uses ("finobt", "reflink", "bigtime", ...).
-	Features []string
+	Features []string `json:"features"`
 }
 
 // xfsDSB is struct xfs_dsb, the on-disk XFS superblock of

@@ -10,9 +10,14 @@ import (
 	"github.com/raid-settle/raid-settle/agent"
 )
 
+// ResultsSchemaVersion is the version of Results' JSON form.
+const ResultsSchemaVersion = 1
+
 // Results are what certify found: the JSON it writes (docs/certify.md),
 // and what the HTML report and the profiles are made from.
 type Results struct {
+	// SchemaVersion is ResultsSchemaVersion.
+	SchemaVersion int `json:"schema_version"`
 	// Version is raid-settle's version.
 	Version string    `json:"version"`
 	Created time.Time `json:"created"`
@@ -148,7 +153,7 @@ func Percentile(sorted []int64, p float64) int64 {
 // released on STATE) is unobserved rather than missing when the cycle
 // ended before the device's latest arrival in the other cycles.
 func Analyze(t *Timelines) *Results {
-	res := &Results{Source: t.Source, Inputs: t.Inputs, Cycles: t.Cycles, Controllers: []ControllerResult{}, Profiles: []ProfileFile{}}
+	res := &Results{SchemaVersion: ResultsSchemaVersion, Source: t.Source, Inputs: t.Inputs, Cycles: t.Cycles, Controllers: []ControllerResult{}, Profiles: []ProfileFile{}}
 
 	for _, ct := range t.Controllers {
 		res.Controllers = append(res.Controllers, analyzeController(ct))

@@ -10,9 +10,15 @@ import (
 	"github.com/raid-settle/raid-settle/agent"
 )
 
+// ResultSchemaVersion is the version of Result's JSON form (`diagnose
+// --json`).
+const ResultSchemaVersion = 1
+
 // Result is a diagnosis: the verdicts first, then what they rest on.
 type Result struct {
-	Verdicts []Verdict `json:"verdicts"`
+	// SchemaVersion is ResultSchemaVersion.
+	SchemaVersion int       `json:"schema_version"`
+	Verdicts      []Verdict `json:"verdicts"`
 	// Nodes say, per node, what the times in Verdicts and Timeline count from.
 	Nodes []NodeInfo `json:"nodes"`
 	// Timeline is the compact timeline: the lines that matter, in order.
@@ -86,7 +92,7 @@ func DiagnoseReport(name string, rep *agent.Report) *Result {
 }
 
 func diagnose(ps []parsed) *Result {
-	res := &Result{Verdicts: []Verdict{}, Timeline: []Entry{}, Nodes: []NodeInfo{}, Sources: []Source{}}
+	res := &Result{SchemaVersion: ResultSchemaVersion, Verdicts: []Verdict{}, Timeline: []Entry{}, Nodes: []NodeInfo{}, Sources: []Source{}}
 
 	for _, p := range ps {
 		res.Sources = append(res.Sources, p.src)

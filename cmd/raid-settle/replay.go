@@ -26,6 +26,9 @@ Exit codes: 0 replayed; 4 usage error or unreadable timeline.
 Flags:
 `
 
+// replaySchemaVersion is the version of `replay --json`'s form.
+const replaySchemaVersion = 1
+
 func runReplay(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -87,9 +90,10 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 
 	if *asJSON {
 		out := struct {
+			SchemaVersion int `json:"schema_version"`
 			agent.Release
 			Log []agent.TimedLine `json:"log"`
-		}{sim.Release, sim.Log}
+		}{replaySchemaVersion, sim.Release, sim.Log}
 
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
