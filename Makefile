@@ -42,11 +42,16 @@ build-all:
 # Every time in the extension: SOURCE_DATE_EPOCH if set, else the commit time.
 EXTENSION_EPOCH ?= $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
 
+# PROFILES, when set, is a directory of controller profiles (certify's
+# output) to ship in the extension.
+PROFILES ?=
+
 .PHONY: extension
-## extension: the Talos system extension for every architecture, in $(OUT)/extension: <arch>/ trees, raid-settle-<arch>.tar, oci/
+## extension: the Talos system extension for every architecture, in $(OUT)/extension: <arch>/ trees, raid-settle-<arch>.tar, oci/ (PROFILES=DIR ships the profiles in DIR)
 extension: build-all
 	$(GO) run ./extension/cmd/mkextension -version '$(VERSION)' -epoch '$(EXTENSION_EPOCH)' \
-		-manifest manifest.yaml -bin '$(OUT)/linux-{arch}/raid-settle' -arch '$(ARCHES)' -out $(OUT)/extension
+		-manifest manifest.yaml -bin '$(OUT)/linux-{arch}/raid-settle' -arch '$(ARCHES)' -out $(OUT)/extension \
+		$(if $(PROFILES),-profiles '$(PROFILES)')
 
 ## test: every unit and integration test (root needed for the real tools)
 test: deps

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/raid-settle/raid-settle/agent"
 )
 
 // Paths inside the extension's rootfs, as Talos sees them once the extension
@@ -68,6 +69,47 @@ type Options struct {
 	Epoch time.Time
 	// Binaries are the programs to package, one per architecture.
 	Binaries []Binary
+	// Profiles are controller profiles to ship in ProfileDir, for every
+	// architecture (certify's output, for example).
+	Profiles []ProfileFile
+}
+
+// ProfileFile is one profile file shipped in ProfileDir.
+type ProfileFile struct {
+	// Name is the file's base name, ending in .json.
+	Name string
+	Data []byte
+}
+
+// ReadProfiles reads every *.json file of dir as profiles to ship, after
+// checking that the gate loads them (agent.LoadProfiles), so that a profile
+// the gate would refuse never reaches a node.
+func ReadProfiles(dir string) ([]ProfileFile, error) {
+	if _, err := agent.LoadProfiles(dir, nil); err != nil {
+		return nil, fmt.Errorf("profiles in %s: %w", dir, err)
+	}
+
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+
+	if len(names) == 0 {
+		return nil, fmt.Errorf("profiles in %s: no *.json file", dir)
+	}
+
+	var files []ProfileFile
+
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+
+		files = append(files, ProfileFile{Name: filepath.Base(name), Data: data})
+	}
+
+	return files, nil
 }
 
 // Output names what Build wrote.
@@ -136,7 +178,7 @@ func Build(dir string, opts Options) (*Output, error) {
 	var platforms []PlatformImage
 
 	for _, b := range binaries {
-		img, platform, err := buildArch(dir, b, manifest, opts.Epoch)
+		img, platform, err := buildArch(dir, b, manifest, opts.Profiles, opts.Epoch)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Arch, err)
 		}
@@ -161,7 +203,7 @@ func Build(dir string, opts Options) (*Output, error) {
 	return out, nil
 }
 
-func buildArch(dir string, b Binary, manifest []byte, epoch time.Time) (ImageOutput, PlatformImage, error) {
+func buildArch(dir string, b Binary, manifest []byte, profiles []ProfileFile, epoch time.Time) (ImageOutput, PlatformImage, error) {
 	out := ImageOutput{
 		Arch:    b.Arch,
 		Tree:    filepath.Join(dir, b.Arch),
@@ -177,7 +219,7 @@ func buildArch(dir string, b Binary, manifest []byte, epoch time.Time) (ImageOut
 		return out, PlatformImage{}, fmt.Errorf("%s: %w", b.Path, err)
 	}
 
-	entries := Entries(manifest, program)
+	entries := Entries(manifest, program, profiles...)
 
 	if err = WriteTree(out.Tree, entries, epoch); err != nil {
 		return out, PlatformImage{}, err

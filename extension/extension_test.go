@@ -378,7 +378,7 @@ func TestBuildReplacesOldOutput(t *testing.T) {
 // TestShippedProgramDeps keeps the packaging and validation code out of the
 // program that ships: Talos's machinery is for tests only.
 func TestShippedProgramDeps(t *testing.T) {
-	out, err := goTool(nil, "list", "-deps", "./cmd/raid-settle")
+	out, err := goTool(nil, "list", "-tags", "node", "-deps", "./cmd/raid-settle")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,5 +389,58 @@ func TestShippedProgramDeps(t *testing.T) {
 			strings.HasPrefix(pkg, "github.com/raid-settle/raid-settle/extension") {
 			t.Errorf("raid-settle links %s", pkg)
 		}
+	}
+}
+
+// TestBuildShipsProfiles builds with a directory of profiles, as `make
+// extension PROFILES=DIR` does: each file lands in the profile directory of
+// every architecture, byte for byte, and the gate loads it from there. A
+// profile the gate would refuse stops the build.
+func TestBuildShipsProfiles(t *testing.T) {
+	src := t.TempDir()
+	profile := []byte(`{"driver": "megaraid_sas", "pci_ids": ["1000:0060"], "quiet": "1s", "max_quiet": "35s", "gap_factor": 2, "why": "raid-settle certify, 5 cycles"}` + "\n")
+
+	if err := os.WriteFile(filepath.Join(src, "profile-megaraid_sas-1000-0060.json"), profile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	profiles, err := ReadProfiles(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := Build(t.TempDir(), Options{
+		ManifestSource: manifestSource(t), Version: testVersion, Epoch: testEpoch,
+		Binaries: programs(t), Profiles: profiles,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, img := range out.Images {
+		dir := filepath.Join(img.Tree, "rootfs", filepath.FromSlash(ProfileDir))
+
+		got, err := os.ReadFile(filepath.Join(dir, "profile-megaraid_sas-1000-0060.json"))
+		if err != nil || !bytes.Equal(got, profile) {
+			t.Errorf("%s: profile %q, %v", img.Arch, got, err)
+		}
+
+		loaded, err := agent.LoadProfiles(dir, nil)
+		if err != nil || len(loaded) != 1 || loaded[0].Driver != "megaraid_sas" {
+			t.Errorf("%s: the gate loads %+v, %v", img.Arch, loaded, err)
+		}
+	}
+
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "p.json"), []byte(`{"driver": "x", "quiet": "soon"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := ReadProfiles(bad); err == nil {
+		t.Error("a profile the gate refuses was accepted")
+	}
+
+	if _, err := ReadProfiles(t.TempDir()); err == nil {
+		t.Error("an empty profile directory was accepted")
 	}
 }

@@ -64,8 +64,8 @@ func goTool(env []string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// programs builds ./cmd/raid-settle for every test architecture, the way
-// `make build-all` does, once per test run, and returns the binaries.
+// programs builds ./cmd/raid-settle (the node build) for every test
+// architecture, the way `make build-all` does, once per test run, and returns the binaries.
 func programs(t *testing.T) []Binary {
 	t.Helper()
 
@@ -77,7 +77,7 @@ func programs(t *testing.T) []Binary {
 		for _, arch := range testArches {
 			_, programsErr = goTool(
 				[]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + arch},
-				"build", "-trimpath", "-ldflags", "-s -w -X main.version="+testVersion,
+				"build", "-tags", "node", "-trimpath", "-ldflags", "-s -w -X main.version="+testVersion,
 				"-o", filepath.Join(programsDir, arch, "raid-settle"), "./cmd/raid-settle",
 			)
 			if programsErr != nil {

@@ -53,14 +53,18 @@ type Entry struct {
 func (e Entry) IsDir() bool { return e.Mode.IsDir() }
 
 // Entries lists the image for one architecture: manifest.yaml, the program,
-// the rule, the empty profile directory and every parent directory, sorted by
-// ComparePaths (each directory before what it holds).
-func Entries(manifest, program []byte) []Entry {
+// the rule, the profile directory with profiles in it, and every parent
+// directory, sorted by ComparePaths (each directory before what it holds).
+func Entries(manifest, program []byte, profiles ...ProfileFile) []Entry {
 	files := []Entry{
 		{Path: "manifest.yaml", Mode: 0o644, Data: manifest},
 		{Path: "rootfs" + BinaryPath, Mode: 0o755, Data: program},
 		{Path: "rootfs" + RulePath, Mode: 0o644, Data: Rule},
 		{Path: "rootfs" + ProfileDir, Mode: fs.ModeDir | 0o755},
+	}
+
+	for _, p := range profiles {
+		files = append(files, Entry{Path: "rootfs" + ProfileDir + "/" + p.Name, Mode: 0o644, Data: p.Data})
 	}
 
 	seen := map[string]bool{}

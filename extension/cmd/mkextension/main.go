@@ -32,6 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	arches := fs.String("arch", "amd64 arm64", "architectures, separated by spaces or commas")
 	manifest := fs.String("manifest", "manifest.yaml", "manifest source carrying "+extension.VersionPlaceholder)
 	version := fs.String("version", "", "extension version (git describe)")
+	profiles := fs.String("profiles", "", "directory of controller profiles (*.json, certify's output) to ship in "+extension.ProfileDir)
 	epoch := fs.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "Unix time of every entry and image (default $SOURCE_DATE_EPOCH, else 0)")
 
 	if err := fs.Parse(args); err != nil {
@@ -66,6 +67,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ManifestSource: src,
 		Version:        *version,
 		Epoch:          time.Unix(seconds, 0),
+	}
+
+	if *profiles != "" {
+		if opts.Profiles, err = extension.ReadProfiles(*profiles); err != nil {
+			fmt.Fprintf(stderr, "mkextension: %v\n", err)
+
+			return 1
+		}
 	}
 
 	for _, a := range strings.FieldsFunc(*arches, func(r rune) bool { return r == ',' || r == ' ' }) {
