@@ -53,7 +53,11 @@ type controllerView struct {
 
 type reportView struct {
 	Title, Generated, Source string
-	Controllers              []controllerView
+	// Verdict is the run's verdict, for the badge; VerdictBad marks one
+	// that is not "certified".
+	Verdict, VerdictReason string
+	VerdictBad             bool
+	Controllers            []controllerView
 	// Idle are the controllers no disk arrived on, listed briefly.
 	Idle        []controllerView
 	Forced      []string
@@ -67,6 +71,8 @@ func (res *Results) WriteHTML(w io.Writer) error {
 		Title:     res.title(),
 		Generated: fmt.Sprintf("raid-settle %s, %s", orNone(res.Version), res.Created.UTC().Format("2006-01-02 15:04 MST")),
 		Source:    res.sourceLine(),
+
+		Verdict: string(res.Verdict), VerdictReason: res.VerdictReason, VerdictBad: res.Verdict != VerdictCertified,
 	}
 
 	if res.Live != nil {

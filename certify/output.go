@@ -79,8 +79,11 @@ func (res *Results) WriteDir(dir string) ([]string, error) {
 	return written, nil
 }
 
-// WriteSummary writes a few lines per controller for a terminal.
+// WriteSummary writes the verdict, then a few lines per controller, for a
+// terminal.
 func (res *Results) WriteSummary(w io.Writer) {
+	fmt.Fprintf(w, "verdict: %s: %s\n", strings.ToUpper(strings.ReplaceAll(string(res.Verdict), "-", " ")), res.VerdictReason)
+
 	for _, c := range res.Controllers {
 		id := c.Identity
 		s := c.Stats
@@ -106,6 +109,33 @@ func (res *Results) WriteSummary(w io.Writer) {
 		} else if c.NoProfile != "" {
 			fmt.Fprintf(w, "  no profile: %s\n", c.NoProfile)
 		}
+	}
+}
+
+// Judge sets the verdict and its reason from the controllers' cycles.
+func (res *Results) Judge() {
+	var lost, short []string
+
+	for _, c := range res.Controllers {
+		name := fmt.Sprintf("%s %s", c.Identity.Address, orNone(c.Identity.Driver))
+
+		switch {
+		case c.Stats.Failed > 0:
+			lost = append(lost, fmt.Sprintf("%s lost a device in %d of %d cycles", name, c.Stats.Failed, c.Stats.Cycles))
+		case c.Stats.Cycles < MinCycles:
+			short = append(short, fmt.Sprintf("%s ran %d cycle(s)", name, c.Stats.Cycles))
+		}
+	}
+
+	switch {
+	case len(res.Controllers) == 0:
+		res.Verdict, res.VerdictReason = VerdictNotCertified, "no controller was observed"
+	case len(lost) > 0:
+		res.Verdict, res.VerdictReason = VerdictNotCertified, strings.Join(lost, "; ")
+	case len(short) > 0:
+		res.Verdict, res.VerdictReason = VerdictTooFewCycles, strings.Join(short, "; ")+fmt.Sprintf(", fewer than the %d a certification rests on; no device was lost", MinCycles)
+	default:
+		res.Verdict, res.VerdictReason = VerdictCertified, fmt.Sprintf("every device came back in every cycle, over at least %d cycles per controller", MinCycles)
 	}
 }
 

@@ -31,7 +31,27 @@ type Results struct {
 	Controllers []ControllerResult `json:"controllers"`
 	// Profiles are the profiles written, one per driver and PCI id.
 	Profiles []ProfileFile `json:"profiles"`
+	// Verdict is the run's verdict (see Verdict); VerdictReason says why.
+	Verdict       Verdict `json:"verdict"`
+	VerdictReason string  `json:"verdict_reason"`
 }
+
+// Verdict is what a certify run concludes for its controllers.
+type Verdict string
+
+// Verdicts, from best to worst.
+const (
+	// VerdictCertified: every cycle of every controller brought back every
+	// device, over at least MinCycles cycles.
+	VerdictCertified Verdict = "certified"
+	// VerdictTooFewCycles: no device was lost, but fewer than MinCycles
+	// cycles are too few to certify.
+	VerdictTooFewCycles Verdict = "too-few-cycles"
+	// VerdictNotCertified: some cycle lost a device. A controller that
+	// loses a disk across a re-enumeration is not one whose timing a
+	// profile can vouch for, whatever the timing was.
+	VerdictNotCertified Verdict = "not-certified"
+)
 
 // LiveInfo describes a live run.
 type LiveInfo struct {
@@ -158,6 +178,8 @@ func Analyze(t *Timelines) *Results {
 	for _, ct := range t.Controllers {
 		res.Controllers = append(res.Controllers, analyzeController(ct))
 	}
+
+	res.Judge()
 
 	return res
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -64,6 +65,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 
 	fromReports := fs.Bool("from-reports", false, "aggregate gate reports or kernel logs given as arguments")
 	out := fs.String("out", "certify-results", "directory for certify.json, report.html and the profile")
+	asJSON := fs.Bool("json", false, "print the results (certify.json's content, verdict included) instead of the summary")
 	fs.StringVar(&c.Address, "controller", "", "PCI address of the controller (0000:03:00.0)")
 	fs.StringVar(&c.Driver, "driver", "", "the controller's driver (megaraid_sas), when exactly one controller is bound to it")
 	fs.IntVar(&c.Cycles, "cycles", 0, "re-enumerate the controller this many times on this machine")
@@ -98,7 +100,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	case *fromReports && len(files) == 0:
 		return usageErr("--from-reports needs report or log files")
 	case *fromReports:
-		return certifyReports(files, c.Address, c.Driver, *out, stdout, stderr)
+		return certifyReports(files, c.Address, c.Driver, *out, *asJSON, stdout, stderr)
 	case len(files) > 0:
 		return usageErr("files are read with --from-reports only")
 	case c.Cycles <= 0:
@@ -113,7 +115,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--timeout must be positive, --linger and --pause not negative")
 	}
 
-	return certifyLive(c, *out, stdout, stderr)
+	return certifyLive(c, *out, *asJSON, stdout, stderr)
 }
 
 // parseInterleaved parses flags that may come after the positional
@@ -140,7 +142,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func certifyReports(files []string, address, driver, out string, stdout, stderr io.Writer) int {
+func certifyReports(files []string, address, driver, out string, asJSON bool, stdout, stderr io.Writer) int {
 	tl, err := certify.ReadFiles(files)
 	if err != nil {
 		fmt.Fprintf(stderr, "raid-settle certify: %v\n", err)
@@ -154,10 +156,10 @@ func certifyReports(files []string, address, driver, out string, stdout, stderr 
 		return exitUsage
 	}
 
-	return finishCertify(certify.Analyze(tl), nil, out, stdout, stderr)
+	return finishCertify(certify.Analyze(tl), nil, out, asJSON, stdout, stderr)
 }
 
-func certifyLive(c *certify.Cycler, out string, stdout, stderr io.Writer) int {
+func certifyLive(c *certify.Cycler, out string, asJSON bool, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -182,7 +184,7 @@ func certifyLive(c *certify.Cycler, out string, stdout, stderr io.Writer) int {
 	res := certify.Analyze(tl)
 	res.Live = info
 
-	code := finishCertify(res, err, out, stdout, stderr)
+	code := finishCertify(res, err, out, asJSON, stdout, stderr)
 
 	switch {
 	case errors.Is(err, certify.ErrInterrupted):
@@ -196,17 +198,23 @@ func certifyLive(c *certify.Cycler, out string, stdout, stderr io.Writer) int {
 
 // finishCertify derives the profiles, writes everything and prints the
 // summary; runErr (a live run's error) is reported after the results.
-func finishCertify(res *certify.Results, runErr error, out string, stdout, stderr io.Writer) int {
+func finishCertify(res *certify.Results, runErr error, out string, asJSON bool, stdout, stderr io.Writer) int {
 	res.Version = version
 	res.Created = time.Now().UTC()
 	res.DeriveProfiles(certify.DefaultRule)
 
 	written, err := res.WriteDir(out)
 
-	res.WriteSummary(stdout)
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(res)
+	} else {
+		res.WriteSummary(stdout)
 
-	for _, f := range written {
-		fmt.Fprintf(stdout, "wrote %s\n", f)
+		for _, f := range written {
+			fmt.Fprintf(stdout, "wrote %s\n", f)
+		}
 	}
 
 	if runErr != nil {

@@ -35,6 +35,7 @@ func TestCertifyFromReports(t *testing.T) {
 	}
 
 	for _, want := range []string{
+		"verdict: NOT CERTIFIED: 0000:18:00.0 megaraid_sas lost a device in 1 of 5 cycles",
 		"0000:18:00.0 megaraid_sas (1000:005d): 5 cycle(s), 4 complete, 1 with a device missing",
 		"profile: quiet 16s, max_quiet 32s, gap_factor 2 -> profiles/profile-megaraid_sas-1000-005d.json",
 		"wrote " + filepath.Join(out, "report.html"),
@@ -49,7 +50,9 @@ func TestCertifyFromReports(t *testing.T) {
 	}
 
 	var results struct {
-		Source      string `json:"source"`
+		SchemaVersion int    `json:"schema_version"`
+		Verdict       string `json:"verdict"`
+		Source        string `json:"source"`
 		Cycles      int    `json:"cycles"`
 		Controllers []struct {
 			Stats struct {
@@ -63,7 +66,7 @@ func TestCertifyFromReports(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := json.Unmarshal(data, &results); err != nil || results.Source != "reports" || results.Cycles != 5 || len(results.Controllers) != 1 || results.Controllers[0].Stats.Failed != 1 {
+	if err := json.Unmarshal(data, &results); err != nil || results.Source != "reports" || results.Verdict != "not-certified" || results.SchemaVersion != 1 || results.Cycles != 5 || len(results.Controllers) != 1 || results.Controllers[0].Stats.Failed != 1 {
 		t.Errorf("certify.json: %v %+v", err, results)
 	}
 
@@ -72,10 +75,17 @@ func TestCertifyFromReports(t *testing.T) {
 		t.Errorf("profiles in %s: %+v %v", out, profiles, err)
 	}
 
-	// Without the lost boot, every cycle is complete: exit 0.
-	code, stdout, stderr = run(append([]string{"certify", "--out", t.TempDir(), "--from-reports"}, percReports(t)[:3]...)...)
+	// Without the lost boot, every cycle is complete: exit 0, but three
+	// cycles are too few to certify. --json prints the results instead of
+	// the summary.
+	code, stdout, stderr = run(append([]string{"certify", "--json", "--out", t.TempDir(), "--from-reports"}, percReports(t)[:3]...)...)
 	if code != 0 {
 		t.Errorf("three good boots: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	results.Verdict = ""
+	if err := json.Unmarshal([]byte(stdout), &results); err != nil || results.Verdict != "too-few-cycles" {
+		t.Errorf("certify --json of three good boots: %v, verdict %q\n%s", err, results.Verdict, stdout)
 	}
 }
 
