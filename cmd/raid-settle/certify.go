@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -54,12 +53,7 @@ const (
 )
 
 func runCertify(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("certify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, certifyHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("certify", certifyHelp)
 
 	c := certify.NewCycler()
 
@@ -77,13 +71,9 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.SysRoot, "sysfs", c.SysRoot, "sysfs mount point")
 	fs.StringVar(&c.ProcRoot, "proc", c.ProcRoot, "procfs mount point")
 
-	files, err := parseInterleaved(fs, args)
+	files, err := parseArgs(fs, args, stdout, stderr)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-
-		return exitUsage
+		return parseExit(err)
 	}
 
 	c.Method = certify.Method(*method)
@@ -116,30 +106,6 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	}
 
 	return certifyLive(c, *out, *asJSON, stdout, stderr)
-}
-
-// parseInterleaved parses flags that may come after the positional
-// arguments (certify --from-reports a.json b.json --out dir).
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, nil
-		}
-
-		if rest[0] == "--" {
-			return append(positional, rest[1:]...), nil
-		}
-
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
 }
 
 func certifyReports(files []string, address, driver, out string, asJSON bool, stdout, stderr io.Writer) int {

@@ -53,8 +53,8 @@ func TestCertifyFromReports(t *testing.T) {
 		SchemaVersion int    `json:"schema_version"`
 		Verdict       string `json:"verdict"`
 		Source        string `json:"source"`
-		Cycles      int    `json:"cycles"`
-		Controllers []struct {
+		Cycles        int    `json:"cycles"`
+		Controllers   []struct {
 			Stats struct {
 				Failed int `json:"failed"`
 			} `json:"stats"`

@@ -4,8 +4,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -55,26 +53,22 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 }
 
 func runDiagnoseWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, diagnoseHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("diagnose", diagnoseHelp)
 
 	asJSON := fs.Bool("json", false, "print the diagnosis as JSON")
 
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-
-		return exitUsage
+	names, err := parseArgs(fs, args, stdout, stderr)
+	if err != nil {
+		return parseExit(err)
 	}
 
-	names := fs.Args()
 	if len(names) == 0 {
 		names = []string{"-"}
+
+		if isTerminal(stdin) {
+			fmt.Fprint(stderr, "raid-settle diagnose: reading what was captured on the node from standard input; "+
+				"paste the serial console, dmesg or talosctl output, then Ctrl-D (or give files: raid-settle diagnose --help)\n")
+		}
 	}
 
 	var inputs []diagnose.Input

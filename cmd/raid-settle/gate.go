@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +25,7 @@ Exit code: always 0. The gate must never be the reason a node fails to boot.
 Flags (for tests and the end-to-end harness):
 `
 
-func runGate(args []string, _, stderr io.Writer) (code int) {
+func runGate(args []string, stdout, stderr io.Writer) (code int) {
 	// Whatever happens, boot goes on.
 	defer func() {
 		if r := recover(); r != nil {
@@ -39,12 +37,7 @@ func runGate(args []string, _, stderr io.Writer) (code int) {
 
 	g := agent.NewGate(version)
 
-	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, gateHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("gate", gateHelp)
 
 	fs.StringVar(&g.SysRoot, "sysfs", g.SysRoot, "sysfs mount point")
 	fs.StringVar(&g.ProcRoot, "proc", g.ProcRoot, "procfs mount point (for cmdline)")
@@ -52,7 +45,7 @@ func runGate(args []string, _, stderr io.Writer) (code int) {
 	fs.StringVar(&g.ProfileDir, "profiles", g.ProfileDir, "directory of extra controller profiles (*.json)")
 	kmsg := fs.String("kmsg", "/dev/kmsg", "where the milestones go (the kernel log); stderr when it cannot be opened")
 
-	if err := fs.Parse(args); err != nil {
+	if _, err := parseArgs(fs, args, stdout, stderr); err != nil {
 		return 0
 	}
 
@@ -76,13 +69,8 @@ Flags:
 // runProbeWorker serves the gate's probe requests on stdin and stdout (see
 // agent.ProbeWorker): the gate runs it as a child, so that a read stuck in
 // the kernel never delays the gate's own exit. It ends when stdin does.
-func runProbeWorker(args []string, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("probe-worker", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, probeWorkerHelp)
-		fs.PrintDefaults()
-	}
+func runProbeWorker(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("probe-worker", probeWorkerHelp)
 
 	var prober agent.Prober
 
@@ -91,12 +79,8 @@ func runProbeWorker(args []string, _, stderr io.Writer) int {
 	fs.Int64Var(&prober.Epoch, "epoch", 0, "the gate's start on CLOCK_MONOTONIC, in nanoseconds, to time the probes from")
 	fs.BoolVar(&prober.PartitionUUIDs, "partition-uuids", false, "read each disk's GPT for its partition GUIDs (the boot-partition hint needs them)")
 
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-
-		return exitUsage
+	if _, err := parseArgs(fs, args, stdout, stderr); err != nil {
+		return parseExit(err)
 	}
 
 	if err := agent.ServeProbes(os.Stdin, os.Stdout, prober.Probe); err != nil {

@@ -10,10 +10,11 @@
 //	diagnose say why a node booted into maintenance mode, from its logs
 //	version  print the version
 //
-// Run `raid-settle COMMAND --help` for each command's flags and exit codes.
+// Run `raid-settle help COMMAND` for each command's flags and exit codes.
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -49,14 +50,18 @@ func main() {
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
 		usage(stderr)
 
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1:
+		usage(stdout)
 
 		return 0
+	case args[0] == "help":
+		// raid-settle help CMD is raid-settle CMD --help.
+		return dispatch([]string{args[1], "--help"}, stdout, stderr)
 	}
 
 	for _, c := range commands() {
@@ -80,10 +85,37 @@ func usage(w io.Writer) {
 		}
 	}
 
-	fmt.Fprintf(w, "\nRun 'raid-settle COMMAND --help' for a command's flags and exit codes.\n")
+	fmt.Fprintf(w, "\nRun 'raid-settle help COMMAND' (or 'raid-settle COMMAND --help') for a command's flags and exit codes.\n")
 }
 
-func runVersion(_ []string, stdout, _ io.Writer) int {
+const versionHelp = `Usage: raid-settle version [--json]
+
+Prints raid-settle's version.
+
+Flags:
+`
+
+// versionSchemaVersion is the version of `version --json`'s form.
+const versionSchemaVersion = 1
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("version", versionHelp)
+	asJSON := fs.Bool("json", false, "print the version as JSON")
+
+	if _, err := parseArgs(fs, args, stdout, stderr); err != nil {
+		return parseExit(err)
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		_ = enc.Encode(struct {
+			SchemaVersion int    `json:"schema_version"`
+			Version       string `json:"version"`
+		}{versionSchemaVersion, version})
+
+		return 0
+	}
+
 	fmt.Fprintf(stdout, "raid-settle %s\n", version)
 
 	return 0

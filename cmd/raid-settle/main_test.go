@@ -21,10 +21,28 @@ func run(args ...string) (int, string, string) {
 }
 
 func TestHelpAndUsage(t *testing.T) {
+	// Help goes to standard output, however it is asked for.
 	for _, c := range commands() {
-		if code, _, stderr := run(c.name, "--help"); code != 0 || (c.name != "version" && !strings.Contains(stderr, "Usage: raid-settle "+c.name)) {
-			t.Errorf("%s --help: exit %d\n%s", c.name, code, stderr)
+		for _, args := range [][]string{{c.name, "--help"}, {c.name, "-h"}, {"help", c.name}} {
+			if code, stdout, stderr := run(args...); code != 0 || stderr != "" || !strings.Contains(stdout, "Usage: raid-settle "+c.name) {
+				t.Errorf("%v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, stdout, stderr)
+			}
 		}
+	}
+
+	for _, args := range [][]string{{"help"}, {"--help"}} {
+		if code, stdout, _ := run(args...); code != 0 || !strings.Contains(stdout, "Commands:") {
+			t.Errorf("%v: exit %d\n%s", args, code, stdout)
+		}
+	}
+
+	if code, stdout, _ := run("version", "--json"); code != 0 || !strings.Contains(stdout, `"schema_version":1`) || !strings.Contains(stdout, `"version":"`) {
+		t.Errorf("version --json: exit %d: %s", code, stdout)
+	}
+
+	// A usage error goes to standard error.
+	if code, stdout, stderr := run("verify", "--frobnicate", "x.img"); code != exitUsage || stdout != "" || !strings.Contains(stderr, "Usage: raid-settle verify") {
+		t.Errorf("verify with an unknown flag: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 
 	if code, _, _ := run(); code != exitUsage {
@@ -90,6 +108,15 @@ func TestVerifyExitCodesAndJSON(t *testing.T) {
 	code, stdout, _ := run("verify", "--json", broken)
 	if code != 1 {
 		t.Fatalf("verify --json: exit %d", code)
+	}
+
+	// Flags may follow the arguments, and "--" ends them.
+	if after, afterOut, stderr := run("verify", broken, "--json"); after != 1 || afterOut != stdout {
+		t.Errorf("verify IMG --json: exit %d, output differs from verify --json IMG\n%s", after, stderr)
+	}
+
+	if code, stdout, _ := run("verify", "--", "--json"); code != 4 || !strings.Contains(stdout, "--json") {
+		t.Errorf("verify -- --json (a file named --json, missing): exit %d\n%s", code, stdout)
 	}
 
 	var rep struct {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,33 +28,25 @@ Flags:
 const replaySchemaVersion = 1
 
 func runReplay(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, replayHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("replay", replayHelp)
 
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	profiles := fs.String("profiles", "", "directory of controller profiles (*.json) to use ahead of the built-in ones")
 	timeout := fs.Float64("timeout", 0, "override the deadline, in seconds (as raid_settle.timeout=)")
 	quiet := fs.Float64("quiet", 0, "override the quiet window, in seconds (as raid_settle.quiet=)")
 
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-
-		return exitUsage
+	files, err := parseArgs(fs, args, stdout, stderr)
+	if err != nil {
+		return parseExit(err)
 	}
 
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		fs.Usage()
 
 		return exitUsage
 	}
 
-	data, err := os.ReadFile(fs.Arg(0))
+	data, err := os.ReadFile(files[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "raid-settle replay: %v\n", err)
 

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -34,12 +32,7 @@ Flags:
 `
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, verifyHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("verify", verifyHelp)
 
 	asJSON := fs.Bool("json", false, "print the report as JSON (shape: docs/verify-json.md)")
 	all := fs.Bool("all", false, "verify every whole disk listed in /sys/class/block")
@@ -47,15 +40,10 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	sysRoot := fs.String("sysfs", "/sys", "sysfs mount point, for --all")
 	devRoot := fs.String("dev", "/dev", "device directory, for --all")
 
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-
-		return exitUsage
+	paths, err := parseArgs(fs, args, stdout, stderr)
+	if err != nil {
+		return parseExit(err)
 	}
-
-	paths := fs.Args()
 
 	switch {
 	case *all && len(paths) > 0:
