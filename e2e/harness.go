@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -29,7 +30,8 @@ type Harness struct {
 	// Repo is the repository root; Cache holds everything downloaded and
 	// built (Repo/.cache/e2e).
 	Repo, Cache string
-	// Suite and Mirror say where the guest's Debian packages come from.
+	// Suite and Mirror say where the guest's Debian packages come from:
+	// the mirror the host's apt uses (HostMirror) unless told otherwise.
 	Suite, Mirror string
 	// Extension is the raid-settle extension's rootfs directory.
 	Extension string
@@ -57,7 +59,7 @@ func NewHarness(repo string, log io.Writer) *Harness {
 		Repo:      repo,
 		Cache:     filepath.Join(repo, ".cache", "e2e"),
 		Suite:     DefaultSuite,
-		Mirror:    "http://deb.debian.org/debian",
+		Mirror:    cmp.Or(HostMirror("/etc/apt"), FallbackMirror),
 		Extension: filepath.Join(repo, "_out", "extension", "amd64", "rootfs"),
 		Log:       log,
 		Arch:      ArchAMD64,

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -152,4 +153,26 @@ func (s *Scenario) expectedWall(v Variant) time.Duration {
 	}
 
 	return d
+}
+
+// Boots counts the boots a matrix of scenarios makes.
+func Boots(scenarios []*Scenario) int {
+	n := 0
+	for _, s := range scenarios {
+		n += len(s.Variants)
+	}
+
+	return n
+}
+
+// TimeLeft estimates, for a progress line, the time the rest of a matrix
+// takes at the pace so far: ", about 3m left"; "" when done or nothing ran.
+func TimeLeft(elapsed time.Duration, done, total int) string {
+	if done <= 0 || done >= total {
+		return ""
+	}
+
+	left := elapsed / time.Duration(done) * time.Duration(total-done)
+
+	return fmt.Sprintf(", about %s left", left.Round(10*time.Second))
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWritePaired(t *testing.T) {
@@ -29,5 +30,26 @@ func TestWritePaired(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
 		}
+	}
+}
+
+func TestTimeLeft(t *testing.T) {
+	for _, tc := range []struct {
+		elapsed     time.Duration
+		done, total int
+		want        string
+	}{
+		{2 * time.Minute, 10, 40, ", about 6m0s left"},
+		{95 * time.Second, 1, 2, ", about 1m40s left"},
+		{time.Minute, 0, 40, ""},
+		{time.Minute, 40, 40, ""},
+	} {
+		if got := TimeLeft(tc.elapsed, tc.done, tc.total); got != tc.want {
+			t.Errorf("TimeLeft(%s, %d, %d) = %q, want %q", tc.elapsed, tc.done, tc.total, got, tc.want)
+		}
+	}
+
+	if n := Boots([]*Scenario{{Variants: []Variant{Without, With}}, {Variants: []Variant{With}}}); n != 3 {
+		t.Errorf("Boots = %d, want 3", n)
 	}
 }

@@ -52,6 +52,7 @@ func main() {
 
 type options struct {
 	repo, extension, only, scenario, variant, out string
+	mirror                                        string
 	arch                                          string
 	parallel, pairs                               int
 	klog                                          bool
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 	fs.StringVar(&o.out, "out", "", "where boots write their files (default REPO/_out/e2e)")
 	fs.IntVar(&o.parallel, "parallel", 2, "boots at a time")
 	fs.IntVar(&o.pairs, "pairs", 5, "paired: how many pairs of boots")
+	fs.StringVar(&o.mirror, "mirror", os.Getenv("E2E_MIRROR"), "Debian archive for the guest's packages (default $E2E_MIRROR, else the host's apt sources, else "+e2e.FallbackMirror+")")
 	fs.BoolVar(&o.klog, "klog", false, "the guest prints its whole kernel log into records.log")
 	fs.StringVar(&o.arch, "arch", "amd64", "the guest's architecture: amd64, or arm64 (its own scenarios, the extension from REPO/_out/extension/arm64)")
 
@@ -106,6 +108,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 
 	h := e2e.NewHarness(root, os.Stderr)
 	h.Klog = o.klog
+
+	if o.mirror != "" {
+		h.Mirror = o.mirror
+	}
 	h.UseArch(arch)
 
 	if o.extension != "" {
@@ -283,7 +289,10 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 	}
 
 	t0 := time.Now()
+	total, done := e2e.Boots(scenarios), 0
 	outs := h.RunMatrix(ctx, scenarios, o.parallel, o.out, func(out e2e.Outcome) {
+		done++
+
 		verdict := "ok"
 		if !out.Passed() {
 			verdict = "FAIL: " + strings.Join(out.Failed, "; ")
@@ -293,7 +302,8 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 			verdict += " (booted twice: the first guest kernel panicked before init: " + out.Result.Retried + ")"
 		}
 
-		fmt.Fprintf(os.Stderr, "e2e: [%s] %s %s: %s (%.1fs)\n", time.Since(t0).Round(time.Second), out.Scenario.ID, out.Result.Variant, verdict, out.Result.Wall.Seconds())
+		fmt.Fprintf(os.Stderr, "e2e: [%s, %d/%d%s] %s %s: %s (%.1fs)\n", time.Since(t0).Round(time.Second), done, total,
+			e2e.TimeLeft(time.Since(t0), done, total), out.Scenario.ID, out.Result.Variant, verdict, out.Result.Wall.Seconds())
 	})
 	wall := time.Since(t0)
 
