@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"io"
 	"strconv"
@@ -44,6 +45,12 @@ const (
 	FormatTalosUntimed Format = "talos-untimed"
 	// FormatGateReport is a raid-settle gate report.json.
 	FormatGateReport Format = "gate-report"
+	// FormatJSONLines is Talos's JSON-lines log stream: the kernel-log
+	// sink (talos.logging.kernel=, `{"clock", "facility", "msg",
+	// "priority", "seq", "talos-level", "talos-time"}`) or a
+	// machine.logging destination (`{"msg", "talos-level",
+	// "talos-service", "talos-time", ...}`).
+	FormatJSONLines Format = "talos-json-lines"
 )
 
 // clock is the time axis a stamp is on.
@@ -238,6 +245,8 @@ func parseBare(s string) (parsedLine, bool) {
 	}
 
 	switch c := s[0]; {
+	case c == '{':
+		return parseJSONLine(s)
 	case c == '[':
 		return parseBracketed(s)
 	case c == '<':
@@ -437,4 +446,33 @@ func parseRawKmsg(s string) (parsedLine, bool) {
 	}
 
 	return parsedLine{format: FormatKernelRaw, st: stamp{clock: clockBoot, ns: usec * int64(time.Microsecond)}, msg: msg}, true
+}
+
+// jsonLine is one line of Talos's JSON-lines log stream. The kernel-log
+// sink's clock is the kernel's timestamp in microseconds since boot; every
+// line has talos-time, the time Talos read it, in RFC 3339.
+type jsonLine struct {
+	Msg       *string `json:"msg"`
+	TalosTime string  `json:"talos-time"`
+	Clock     *int64  `json:"clock"`
+}
+
+// parseJSONLine handles a line of Talos's JSON-lines stream. Its time is
+// talos-time on the wall clock, as talosctl dmesg shows the same lines;
+// a line without one falls back to the kernel's clock.
+func parseJSONLine(s string) (parsedLine, bool) {
+	var jl jsonLine
+	if err := json.Unmarshal([]byte(s), &jl); err != nil || jl.Msg == nil {
+		return parsedLine{}, false
+	}
+
+	pl := parsedLine{format: FormatJSONLines, msg: strings.TrimRight(*jl.Msg, "\n")}
+
+	if ns, ok := parseWall(jl.TalosTime); ok {
+		pl.st = stamp{clock: clockWall, ns: ns}
+	} else if jl.Clock != nil {
+		pl.st = stamp{clock: clockBoot, ns: *jl.Clock * int64(time.Microsecond)}
+	}
+
+	return pl, true
 }

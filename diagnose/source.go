@@ -81,7 +81,9 @@ func readInput(in Input, seq *int) (parsed, error) {
 		}
 
 		p, err := parseLines(in.Name, bytes.NewReader(data), seq)
-		p.src.Note = "starts like JSON but is not a gate report: read as log lines"
+		if !slices.Contains(p.src.Formats, FormatJSONLines) {
+			p.src.Note = "starts like JSON but is not a gate report: read as log lines"
+		}
 
 		return p, err
 	}

@@ -855,12 +855,14 @@ func (f *facts) insufficient() Verdict {
 
 	if !talosLines {
 		missing = append(missing, "no Talos lines about udevd settling or the STATE volume")
-		recs = append(recs, "capture the whole boot from Talos's side: talosctl -n NODE logs machined > machined.txt, and talosctl -n NODE dmesg > dmesg.txt (it carries Talos's [talos] lines too)")
+		recs = append(recs, "capture the whole boot from Talos's side: the serial console (or IPMI SOL) from power-on, or the kernel-log stream if the node sends one (talos.logging.kernel=); "+
+			"talosctl dmesg and logs machined answer only once a config is applied again (a node in maintenance mode has no PKI, and talosctl offers --insecure for neither)")
 	}
 
 	if !kernelDisks {
 		missing = append(missing, "no kernel lines about disks")
-		recs = append(recs, "capture the kernel log of the failed boot, before rebooting: talosctl -n NODE dmesg > dmesg.txt (or the serial console from power-on)")
+		recs = append(recs, "capture the kernel log of the failed boot, before rebooting: the serial console from power-on, the kernel-log stream (talos.logging.kernel=), "+
+			"or, after applying the config again, talosctl -n NODE dmesg > dmesg.txt")
 	}
 
 	if f.tl.unaligned > 0 {

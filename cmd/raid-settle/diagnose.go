@@ -14,13 +14,17 @@ import (
 const diagnoseHelp = `Usage: raid-settle diagnose [--json] [FILE...]
 
 Says why a Talos node booted into maintenance mode, from what was captured
-on it: talosctl dmesg (with or without the node prefix), talosctl logs
-machined, a serial console or plain dmesg, a gate report.json. Give any
-number of files, in any order; "-" or no file reads standard input.
+on it: a serial console (or IPMI SOL, or text copied from an iKVM screen),
+the JSON lines of Talos's kernel-log stream (talos.logging.kernel=),
+talosctl dmesg (with or without the node prefix), talosctl logs machined,
+plain dmesg, a gate report.json. Give any number of files, in any order;
+"-" or no file reads standard input.
 
+  raid-settle diagnose console.log               # the serial console
+  raid-settle diagnose kernel.jsonl              # the kernel-log stream
+  # once the config is applied again, talosctl reaches the node:
   talosctl -n NODE dmesg > dmesg.txt
-  talosctl -n NODE logs machined > machined.txt
-  raid-settle diagnose dmesg.txt machined.txt
+  raid-settle diagnose dmesg.txt
 
 Verdicts (--json "verdicts", by id):
   late-disk               STATE's disk appeared after Talos decided without it
