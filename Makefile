@@ -16,9 +16,13 @@ ARCHES := amd64 arm64
 DEB_PACKAGES := xfsprogs gdisk cryptsetup-bin
 DEB_TOOLS := mkfs.xfs xfs_db xfs_repair sgdisk cryptsetup
 
-.PHONY: all deps build build-all test lint fuzz bench demo demo-verify vendor clean
+.PHONY: all help deps build build-all test lint fuzz bench demo demo-verify vendor clean
 
 all: lint test build
+
+## help: list the targets and what each does
+help:
+	@awk -F': ' '/^## [a-z0-9-]+: / { sub(/^## /, ""); t = $$1; sub(/^[^:]*: /, ""); printf "  %-14s %s\n", t, $$0 }' $(MAKEFILE_LIST)
 
 ## deps: install the Debian packages the tests need, if any is missing
 deps:
