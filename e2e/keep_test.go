@@ -23,12 +23,12 @@ func TestVMDevicesLateDisk(t *testing.T) {
 		t.Errorf("args = %q, want %q: the controller at boot, its disk later", got, want)
 	}
 
-	if len(hotplug) != 1 || len(hotplug[0]) != 1 || hotplug[0][0]["bus"] != "c0.0" {
+	if len(hotplug) != 1 || len(hotplug[0].Devs) != 1 || hotplug[0].Devs[0]["bus"] != "c0.0" {
 		t.Errorf("hot-plug = %v, want the scsi-hd alone on c0.0", hotplug)
 	}
 
-	if vm.Controllers[0].plugAfter() != time.Second {
-		t.Errorf("plugAfter = %s", vm.Controllers[0].plugAfter())
+	if hotplug[0].After != time.Second {
+		t.Errorf("plugged after %s, want 1s", hotplug[0].After)
 	}
 }
 

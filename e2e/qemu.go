@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -34,7 +35,28 @@ const (
 	// each namespace (a dual-port drive): with native multipath the guest
 	// shows one nvmeXnY under /devices/virtual/nvme-subsystem/.
 	BusNVMeMultipath Bus = "nvme-multipath"
+	// BusVirtioSCSI is a virtio-scsi HBA (virtio_scsi in the guest): a
+	// plain SCSI host bus adapter, every disk a target of its own (scsi-id
+	// 0 to 255, LUN 0; disks beyond the 256th are further LUNs of target
+	// 255). A disk plugged onto it later (Drive.PlugAfter) is announced to
+	// the guest by the HBA itself, as a SAS HBA reports a disk that spun
+	// up: no rescan is needed.
+	BusVirtioSCSI Bus = "virtio-scsi"
 )
+
+// virtioSCSIMaxTarget is QEMU's highest virtio-scsi target number
+// (VIRTIO_SCSI_MAX_TARGET).
+const virtioSCSIMaxTarget = 255
+
+// virtioSCSIAddress is the target and LUN of disk di on a virtio-scsi HBA:
+// a target each, then further LUNs of the last target.
+func virtioSCSIAddress(di int) (target, lun int) {
+	if di <= virtioSCSIMaxTarget {
+		return di, 0
+	}
+
+	return virtioSCSIMaxTarget, di - virtioSCSIMaxTarget
+}
 
 // Controller is one emulated storage controller with its disks.
 type Controller struct {
@@ -48,15 +70,6 @@ type Controller struct {
 	// guest is not told of them until it rescans the SCSI host.
 	DisksAfter time.Duration
 	Disks      []Drive
-}
-
-// plugAfter is when the controller's hot-plugged devices go in, or zero.
-func (c Controller) plugAfter() time.Duration {
-	if c.HotplugAfter > 0 {
-		return c.HotplugAfter
-	}
-
-	return c.DisksAfter
 }
 
 // Drive is one disk image behind a controller.
@@ -74,6 +87,24 @@ type Drive struct {
 	// Late, with Controller.DisksAfter, plugs this disk alone late; with
 	// no Late disk on the controller, all are.
 	Late bool
+	// Null, instead of Image, backs the disk with QEMU's null-co driver
+	// (read-zeroes=on: the kernel and udev read it, and read zeroes), Size
+	// bytes: a blank disk that costs no file, hundreds of them at once.
+	Null bool
+	Size int64
+	// PlugAfter, on a controller present at boot, plugs this disk alone in
+	// through QMP that long after the anchor (VM.HotplugAnchor); disks
+	// with the same PlugAfter go in together, one right after the other.
+	// On virtio-scsi the guest is told at once; on a megasas not until it
+	// rescans the SCSI host.
+	PlugAfter time.Duration
+}
+
+// PlugGroup is a set of devices plugged in through QMP together, After the
+// anchor.
+type PlugGroup struct {
+	After time.Duration
+	Devs  []map[string]any
 }
 
 // VM is one guest boot.
@@ -101,11 +132,10 @@ type VM struct {
 	Armed []HotplugEvent
 }
 
-// devices returns the QEMU arguments for the controllers present at boot
-// and the QMP device_add argument sets of the hot-plugged ones, in order.
-func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
-	hotplug = make([][]map[string]any, len(vm.Controllers))
-
+// devices returns the QEMU arguments for the devices present at boot and
+// the QMP device_add argument sets of the hot-plugged ones, in groups
+// plugged in together, in the controllers' order.
+func (vm *VM) devices() (args []string, hotplug []PlugGroup) {
 	for ci, c := range vm.Controllers {
 		cid := fmt.Sprintf("c%d", ci)
 
@@ -116,6 +146,8 @@ func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
 			devs = append(devs, map[string]any{"driver": "megasas", "id": cid})
 		case BusAHCI:
 			devs = append(devs, map[string]any{"driver": "ahci", "id": cid})
+		case BusVirtioSCSI:
+			devs = append(devs, map[string]any{"driver": "virtio-scsi-pci", "id": cid})
 		case BusNVMeMultipath:
 			// Controllers of one subsystem share its serial number.
 			devs = append(devs, map[string]any{"driver": "nvme-subsys", "id": cid, "nqn": "raid-settle-e2e-" + cid},
@@ -123,27 +155,38 @@ func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
 				map[string]any{"driver": "nvme", "id": cid + "-p1", "serial": "rs" + cid, "subsys": cid})
 		}
 
+		ctlDevs := len(devs)
+
 		for di, d := range c.Disks {
 			did := fmt.Sprintf("%s-d%d", cid, di)
-			file := d.Image
 
-			if d.Blkdebug != "" || d.Hang {
-				file = "blkdebug:" + d.Blkdebug + ":" + d.Image
+			switch {
+			case d.Null:
+				args = append(args, "-blockdev", fmt.Sprintf("driver=null-co,node-name=%s,size=%d,read-zeroes=on,read-only=on", did, d.Size))
+			default:
+				file := d.Image
+
+				if d.Blkdebug != "" || d.Hang {
+					file = "blkdebug:" + d.Blkdebug + ":" + d.Image
+				}
+
+				// QEMU's IDE/AHCI disks refuse read-only drives: those get
+				// a throw-away overlay instead. Either way nothing reaches
+				// the image, and the harness checks its hash.
+				mode := "readonly=on"
+				if c.Bus == BusAHCI {
+					mode = "snapshot=on"
+				}
+
+				args = append(args, "-drive", fmt.Sprintf("if=none,id=%s,format=raw,%s,file=%s", did, mode, file))
 			}
-
-			// QEMU's IDE/AHCI disks refuse read-only drives: those get a
-			// throw-away overlay instead. Either way nothing reaches the
-			// image, and the harness checks its hash.
-			mode := "readonly=on"
-			if c.Bus == BusAHCI {
-				mode = "snapshot=on"
-			}
-
-			args = append(args, "-drive", fmt.Sprintf("if=none,id=%s,format=raw,%s,file=%s", did, mode, file))
 
 			switch c.Bus {
 			case BusMegasas:
 				devs = append(devs, map[string]any{"driver": "scsi-hd", "id": did + "-hd", "drive": did, "bus": cid + ".0", "scsi-id": di})
+			case BusVirtioSCSI:
+				target, lun := virtioSCSIAddress(di)
+				devs = append(devs, map[string]any{"driver": "scsi-hd", "id": did + "-hd", "drive": did, "bus": cid + ".0", "scsi-id": target, "lun": lun})
 			case BusAHCI:
 				devs = append(devs, map[string]any{"driver": "ide-hd", "id": did + "-hd", "drive": did, "bus": fmt.Sprintf("%s.%d", cid, di)})
 			case BusVirtio:
@@ -156,40 +199,50 @@ func (vm *VM) devices() (args []string, hotplug [][]map[string]any) {
 		}
 
 		if c.HotplugAfter > 0 {
-			hotplug[ci] = devs
+			hotplug = append(hotplug, PlugGroup{After: c.HotplugAfter, Devs: devs})
 
 			continue
 		}
 
-		if c.DisksAfter > 0 && len(devs) > 0 && c.Bus == BusMegasas {
-			args = append(args, "-device", deviceArg(devs[0]))
-
-			someLate := slices.ContainsFunc(c.Disks, func(d Drive) bool { return d.Late })
-
-			for di, d := range devs[1:] {
-				if someLate && !c.Disks[di].Late {
-					args = append(args, "-device", deviceArg(d))
-				} else {
-					hotplug[ci] = append(hotplug[ci], d)
-				}
-			}
-
-			continue
-		}
-
-		for _, d := range devs {
+		for _, d := range devs[:ctlDevs] {
 			args = append(args, "-device", deviceArg(d))
+		}
+
+		someLate := slices.ContainsFunc(c.Disks, func(d Drive) bool { return d.Late })
+
+		for di, d := range devs[ctlDevs:] {
+			switch {
+			case c.DisksAfter > 0 && c.Bus == BusMegasas && (!someLate || c.Disks[di].Late):
+				hotplug = addToGroup(hotplug, c.DisksAfter, d)
+			case c.Disks[di].PlugAfter > 0:
+				hotplug = addToGroup(hotplug, c.Disks[di].PlugAfter, d)
+			default:
+				args = append(args, "-device", deviceArg(d))
+			}
 		}
 	}
 
 	return args, hotplug
 }
 
+// addToGroup adds a device to the group plugged in after, or to a new one.
+func addToGroup(groups []PlugGroup, after time.Duration, dev map[string]any) []PlugGroup {
+	for i := range groups {
+		if groups[i].After == after {
+			groups[i].Devs = append(groups[i].Devs, dev)
+
+			return groups
+		}
+	}
+
+	return append(groups, PlugGroup{After: after, Devs: []map[string]any{dev}})
+}
+
 // deviceArg writes a device as a -device option.
 func deviceArg(d map[string]any) string {
 	parts := []string{fmt.Sprint(d["driver"])}
 
-	for _, k := range []string{"id", "drive", "bus", "scsi-id", "nqn", "serial", "subsys", "nsid", "shared"} {
+	for _, k := range []string{"id", "drive", "bus", "scsi-id", "lun", "nqn", "serial", "subsys", "nsid", "shared"} {
 		if v, ok := d[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 		}
@@ -311,28 +364,24 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 	)
 
 	_, plugs := vm.devices()
-	for ci, devs := range plugs {
-		if devs == nil {
-			continue
-		}
-
+	for _, g := range plugs {
 		wg.Add(1)
 
-		go func(after time.Duration, devs []map[string]any) {
+		go func(g PlugGroup) {
 			defer wg.Done()
 
 			var evs []HotplugEvent
 
 			select {
 			case <-anchorSeen:
-				evs = vm.hotplug(ctx, anchorAt.Add(after), devs)
+				evs = vm.hotplug(ctx, anchorAt.Add(g.After), g.Devs)
 			case <-ctx.Done():
 			}
 
 			mu.Lock()
 			hotplugs = append(hotplugs, evs...)
 			mu.Unlock()
-		}(vm.Controllers[ci].plugAfter(), devs)
+		}(g)
 	}
 
 	<-readDone
@@ -341,6 +390,8 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 
 	cancel()
 	wg.Wait()
+
+	sort.SliceStable(hotplugs, func(i, j int) bool { return hotplugs[i].At.Before(hotplugs[j].At) })
 
 	vm.Armed = arms.wait()
 

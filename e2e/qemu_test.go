@@ -34,10 +34,10 @@ func TestVMDevices(t *testing.T) {
 		t.Errorf("args:\n got %q\nwant %q", args, wantArgs)
 	}
 
-	wantPlug := [][]map[string]any{nil, {
+	wantPlug := []PlugGroup{{After: 20 * time.Second, Devs: []map[string]any{
 		{"driver": "megasas", "id": "c1"},
 		{"driver": "scsi-hd", "id": "c1-d0-hd", "drive": "c1-d0", "bus": "c1.0", "scsi-id": 0},
-	}, nil, nil}
+	}}}
 	if !reflect.DeepEqual(hotplug, wantPlug) {
 		t.Errorf("hot-plug:\n got %v\nwant %v", hotplug, wantPlug)
 	}
@@ -87,9 +87,55 @@ func TestVMDevicesNVMeLateHang(t *testing.T) {
 		t.Errorf("args:\n got %q\nwant %q", args, wantArgs)
 	}
 
-	wantPlug := [][]map[string]any{{
+	wantPlug := []PlugGroup{{After: time.Second, Devs: []map[string]any{
 		{"driver": "scsi-hd", "id": "c0-d1-hd", "drive": "c0-d1", "bus": "c0.0", "scsi-id": 1},
-	}, nil, nil}
+	}}}
+	if !reflect.DeepEqual(hotplug, wantPlug) {
+		t.Errorf("hot-plug:\n got %v\nwant %v", hotplug, wantPlug)
+	}
+}
+
+func TestVMDevicesVirtioSCSIStaggered(t *testing.T) {
+	const size = 1 << 20
+
+	disks := []Drive{{Null: true, Size: size}, {Null: true, Size: size, PlugAfter: 5 * time.Second}}
+	for range 255 {
+		disks = append(disks, Drive{Null: true, Size: size})
+	}
+
+	disks = append(disks, Drive{Image: "/i/state.img", PlugAfter: 5 * time.Second}, Drive{Null: true, Size: size, PlugAfter: 10 * time.Second})
+
+	vm := &VM{Controllers: []Controller{{Bus: BusVirtioSCSI, Disks: disks}}}
+	args, hotplug := vm.devices()
+	joined := strings.Join(args, " ")
+
+	for _, want := range []string{
+		"-blockdev driver=null-co,node-name=c0-d0,size=1048576,read-zeroes=on,read-only=on",
+		"-device virtio-scsi-pci,id=c0",
+		"-device scsi-hd,id=c0-d0-hd,drive=c0-d0,bus=c0.0,scsi-id=0,lun=0",
+		// Targets 0 to 255, then further LUNs of target 255.
+		"-device scsi-hd,id=c0-d255-hd,drive=c0-d255,bus=c0.0,scsi-id=255,lun=0",
+		"-device scsi-hd,id=c0-d256-hd,drive=c0-d256,bus=c0.0,scsi-id=255,lun=1",
+		"-drive if=none,id=c0-d257,format=raw,readonly=on,file=/i/state.img",
+	} {
+		if !strings.Contains(joined+" ", want+" ") {
+			t.Errorf("QEMU arguments lack %q", want)
+		}
+	}
+
+	if strings.Contains(joined, "id=c0-d1-hd") || strings.Contains(joined, "id=c0-d257-hd") {
+		t.Errorf("a late disk is on the command line: %s", joined)
+	}
+
+	wantPlug := []PlugGroup{
+		{After: 5 * time.Second, Devs: []map[string]any{
+			{"driver": "scsi-hd", "id": "c0-d1-hd", "drive": "c0-d1", "bus": "c0.0", "scsi-id": 1, "lun": 0},
+			{"driver": "scsi-hd", "id": "c0-d257-hd", "drive": "c0-d257", "bus": "c0.0", "scsi-id": 255, "lun": 2},
+		}},
+		{After: 10 * time.Second, Devs: []map[string]any{
+			{"driver": "scsi-hd", "id": "c0-d258-hd", "drive": "c0-d258", "bus": "c0.0", "scsi-id": 255, "lun": 3},
+		}},
+	}
 	if !reflect.DeepEqual(hotplug, wantPlug) {
 		t.Errorf("hot-plug:\n got %v\nwant %v", hotplug, wantPlug)
 	}

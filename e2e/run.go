@@ -122,17 +122,31 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		ctls[ci] = Controller{Bus: c.Bus, HotplugAfter: c.HotplugAfter, DisksAfter: c.DisksAfter}
 
 		for di, d := range c.Disks {
+			if d.PlugAfter > 0 && c.HotplugAfter > 0 {
+				return fmt.Errorf("controller %d: a disk plugged in late (PlugAfter) needs its controller there at boot", ci)
+			}
+
+			if c.Bus == BusVirtio {
+				virtio++
+			}
+
+			if d.Image == ImageNull {
+				if d.EIO > 0 || d.Hang || d.Boot {
+					return fmt.Errorf("controller %d disk %d: a %s disk cannot fail reads, hang or be the boot disk", ci, di, ImageNull)
+				}
+
+				ctls[ci].Disks = append(ctls[ci].Disks, Drive{Null: true, Size: blankSize, Late: d.Late, PlugAfter: d.PlugAfter})
+
+				continue
+			}
+
 			img, err := images.Path(d.Image)
 			if err != nil {
 				return err
 			}
 
 			used = append(used, img)
-			drive := Drive{Image: img, Late: d.Late}
-
-			if c.Bus == BusVirtio {
-				virtio++
-			}
+			drive := Drive{Image: img, Late: d.Late, PlugAfter: d.PlugAfter}
 
 			if d.Hang {
 				if c.Bus != BusVirtio || c.HotplugAfter > 0 {

@@ -81,6 +81,11 @@ type DiskSpec struct {
 	// Late, on a controller with DisksAfter, plugs this disk alone late;
 	// the others are there at boot. Without any Late disk, all are late.
 	Late bool
+	// PlugAfter, on a controller present at boot, plugs this disk in that
+	// long after megaraid_sas loaded, with every disk of the same
+	// PlugAfter: disks reported in groups. A virtio-scsi HBA announces
+	// them to the guest itself; on a megasas only a rescan would.
+	PlugAfter time.Duration
 }
 
 // Check is one expectation on a boot's result.
@@ -611,7 +616,7 @@ func (s *Scenario) stateImage() (Image, bool) {
 	}
 
 	for _, i := range s.Images() {
-		if i != ImageBlank {
+		if i != ImageBlank && i != ImageNull {
 			return i, true
 		}
 	}
@@ -650,6 +655,10 @@ func (s *Scenario) lastHotplug() time.Duration {
 	var late time.Duration
 	for _, c := range s.Controllers {
 		late = max(late, c.HotplugAfter, c.DisksAfter)
+
+		for _, d := range c.Disks {
+			late = max(late, d.PlugAfter)
+		}
 	}
 
 	late = max(late, s.RescanAfter)
