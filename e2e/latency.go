@@ -34,12 +34,22 @@ func LatencyOf(o Outcome) (Latency, bool) {
 		return Latency{}, false
 	}
 
-	g := o.Result.Gate
+	l, ok := latencyOf(o.Result)
+	if ok && o.Scenario != nil {
+		l.Scenario = o.Scenario.ID
+	}
+
+	return l, ok
+}
+
+// latencyOf is LatencyOf for one boot's result (the checks have no Outcome).
+func latencyOf(r *Result) (Latency, bool) {
+	g := r.Gate
 	if g == nil || g.Decision == nil || g.Decision.State == nil || g.StateUeventMS < 0 {
 		return Latency{}, false
 	}
 
-	l := Latency{Scenario: o.Scenario.ID, UeventMS: g.StateUeventMS, ReleaseMS: g.Decision.AtMS}
+	l := Latency{Scenario: r.Scenario, UeventMS: g.StateUeventMS, ReleaseMS: g.Decision.AtMS}
 	disk, part := path.Base(g.Decision.State.Device), path.Base(g.Decision.State.PartitionDevice)
 	partSeen := false
 
