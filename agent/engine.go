@@ -244,20 +244,30 @@ func (e *Engine) StateSeen() time.Time { return e.stateSeen }
 // Step feeds one input, which happened at now, and returns what to do next.
 // After a release it returns nothing.
 func (e *Engine) Step(in Input, now time.Time) []Action {
+	return e.StepAll([]Input{in}, now)
+}
+
+// StepAll feeds inputs that arrived together at now, in order, then applies
+// the release rules once: the rules see every input of the batch, and a
+// JBOD's thousands of coldplug uevents cost one pass over its disks rather
+// than one per uevent. After a release it returns nothing.
+func (e *Engine) StepAll(ins []Input, now time.Time) []Action {
 	if e.released != nil {
 		return nil
 	}
 
 	var acts []Action
 
-	switch in.Kind {
-	case InputEvent:
-		if in.Event != nil {
-			acts = e.onEvent(*in.Event, now)
-		}
-	case InputProbe:
-		if in.Probe != nil {
-			acts = e.onProbe(*in.Probe, now)
+	for _, in := range ins {
+		switch in.Kind {
+		case InputEvent:
+			if in.Event != nil {
+				acts = append(acts, e.onEvent(*in.Event, now)...)
+			}
+		case InputProbe:
+			if in.Probe != nil {
+				acts = append(acts, e.onProbe(*in.Probe, now)...)
+			}
 		}
 	}
 

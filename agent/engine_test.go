@@ -619,3 +619,45 @@ func BenchmarkEngineStep(b *testing.B) {
 		e.Step(Input{Kind: InputEvent, Event: &events[i%len(events)]}, simEpoch.Add(time.Duration(i)*time.Microsecond))
 	}
 }
+
+// TestStepAllSeesTheWholeBatch feeds a STATE disk's probe result together
+// with another disk's arrival: the rules see the second disk, under way,
+// and wait for it (PendingProbeGrace), where the probe result alone would
+// have released at once.
+func TestStepAllSeesTheWholeBatch(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	now := t0.Add(100 * time.Millisecond)
+
+	arrive := func(e *Engine, name string) {
+		for _, in := range diskArrives(0, megaraid, name) {
+			e.Step(in.Input, now)
+		}
+	}
+
+	state := withDisk("sdb", stateOn("sdb", blockdev.VerdictOK))
+	sdc := blockEvent(udev.ActionAdd, diskPath(megaraid, "sdc"), "disk", nil)
+
+	alone := NewEngine(DefaultSettings(), t0)
+	alone.Step(Input{Kind: InputEvent, Event: ptr(megaraidBind(megaraid))}, now)
+	arrive(alone, "sdb")
+	alone.Step(Input{Kind: InputProbe, Probe: &state}, now)
+
+	if r := alone.Released(); r == nil || r.Decision != DecisionStateVerified {
+		t.Fatalf("the probe alone: release %+v, want state-verified at once", r)
+	}
+
+	batched := NewEngine(DefaultSettings(), t0)
+	batched.Step(Input{Kind: InputEvent, Event: ptr(megaraidBind(megaraid))}, now)
+	arrive(batched, "sdb")
+
+	acts := batched.StepAll([]Input{{Kind: InputProbe, Probe: &state}, {Kind: InputEvent, Event: &sdc}}, now)
+	if r := batched.Released(); r != nil {
+		t.Fatalf("the batch released %+v before sdc was examined", r)
+	}
+
+	if !slices.ContainsFunc(acts, func(a Action) bool { return a.Kind == ActionProbe && a.Disk == "sdc" }) {
+		t.Errorf("the batch did not ask for sdc's probe: %+v", acts)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

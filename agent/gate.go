@@ -320,7 +320,7 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 	monitorDown := h.startMonitor()
 	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "uevents listened to"))
 
-	g.coldplug(h.feed, rep)
+	g.coldplug(h.feedAll, rep)
 	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "sysfs scanned"))
 
 	rescan := time.NewTicker(time.Second)
@@ -335,19 +335,19 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 				continue
 			}
 
-			h.feedEvent(ev)
+			// A burst (a JBOD's coldplug) goes to the engine as one batch.
+			h.feedAll(h.pendingEvents([]Input{h.eventInput(ev)}))
 		case <-monitorDown:
 			h.events, monitorDown = nil, nil
 		case p := <-h.probes:
-			// Uevents already received come first: the timeline then shows
-			// the kernel's view before a decision that rests on the probe.
-			h.drainEvents()
-			h.feed(Input{Kind: InputProbe, Probe: &p})
+			// Uevents already received come first, in the same batch: the
+			// decision that rests on the probe sees the kernel's view.
+			h.feedAll(append(h.pendingEvents(nil), Input{Kind: InputProbe, Probe: &p}))
 		case <-h.timer.C:
 			h.feed(Input{Kind: InputTick})
 		case <-rescan.C:
 			if h.events == nil {
-				g.coldplug(h.feed, rep)
+				g.coldplug(h.feedAll, rep)
 			}
 		case <-ctx.Done():
 			// The engine's deadline is earlier than this one, so only a
@@ -452,39 +452,58 @@ func startupStep(start, now time.Time, step string) ProbeStep {
 
 // feed records one input in the timeline and carries out the engine's
 // actions.
-func (h *holding) feed(in Input) {
-	now := h.g.Now()
-	h.rep.Timeline = append(h.rep.Timeline, TimedInput{AtMS: now.Sub(h.start).Milliseconds(), Input: in})
+func (h *holding) feed(in Input) { h.feedAll([]Input{in}) }
 
-	for _, a := range h.engine.Step(in, now) {
+// feedAll records inputs that arrived together in the timeline, as one
+// batch, and carries out the engine's actions (Engine.StepAll).
+func (h *holding) feedAll(ins []Input) {
+	if len(ins) == 0 {
+		return
+	}
+
+	now := h.g.Now()
+	at := now.Sub(h.start).Milliseconds()
+
+	for i, in := range ins {
+		h.rep.Timeline = append(h.rep.Timeline, TimedInput{AtMS: at, WithPrevious: i > 0, Input: in})
+	}
+
+	for _, a := range h.engine.StepAll(ins, now) {
 		h.act(a, now)
 	}
 }
 
-func (h *holding) feedEvent(ev udev.Event) {
+// eventInput is a uevent as the engine's input, logged first in debug mode.
+func (h *holding) eventInput(ev udev.Event) Input {
 	if h.rep.Settings.Debug {
 		h.g.Log.Notice("uevent %s %s %s %s", ev.Action, ev.Subsystem, ev.DevType, ev.DevPath)
 	}
 
-	h.feed(Input{Kind: InputEvent, Event: &ev})
+	return Input{Kind: InputEvent, Event: &ev}
 }
 
-// drainEvents feeds the uevents already received, without waiting for more.
-func (h *holding) drainEvents() {
-	for h.events != nil {
+// maxBatch bounds how many queued uevents go to the engine at once.
+const maxBatch = 1024
+
+// pendingEvents takes the uevents already received, without waiting for
+// more, as inputs.
+func (h *holding) pendingEvents(ins []Input) []Input {
+	for h.events != nil && len(ins) < maxBatch {
 		select {
 		case ev, ok := <-h.events:
 			if !ok {
 				h.events = nil
 
-				return
+				return ins
 			}
 
-			h.feedEvent(ev)
+			ins = append(ins, h.eventInput(ev))
 		default:
-			return
+			return ins
 		}
 	}
+
+	return ins
 }
 
 // act carries out one engine action.
@@ -511,24 +530,27 @@ func (h *holding) act(a Action, now time.Time) {
 	}
 }
 
-// coldplug feeds what sysfs lists now, as add events.
-func (g *Gate) coldplug(feed func(Input), rep *Report) {
+// coldplug feeds what sysfs lists now, as add events, in one batch.
+func (g *Gate) coldplug(feedAll func([]Input), rep *Report) {
 	events, err := udev.Walk(g.SysRoot, g.Now())
 	if err != nil {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("sysfs walk: %v", err))
 		g.Log.Warning("cannot list devices in sysfs: %v", err)
 	}
 
+	ins := make([]Input, 0, len(events)+1)
+
 	for i := range events {
 		if ctl, ok := udev.ControllerFromEvent(events[i]); ok && !hasController(rep.Controllers, ctl.DevPath) {
 			rep.Controllers = append(rep.Controllers, ctl)
 		}
 
-		feed(Input{Kind: InputEvent, Event: &events[i]})
+		ins = append(ins, Input{Kind: InputEvent, Event: &events[i]})
 	}
 
-	// An empty scan still moves the engine on: it sets its first wake-up.
-	feed(Input{Kind: InputTick})
+	// An empty scan still moves the engine on: the tick sets its first
+	// wake-up.
+	feedAll(append(ins, Input{Kind: InputTick}))
 }
 
 func hasController(ctls []udev.Controller, devpath string) bool {

@@ -189,6 +189,20 @@ func TestGateReleasesOnVerifiedState(t *testing.T) {
 	if sim.Release.Decision != DecisionStateVerified || absDiff(sim.Release.AtMS, rep.Decision.AtMS) > 2 {
 		t.Fatalf("replay: %s at %dms; gate: %s at %dms", sim.Release.Decision, sim.Release.AtMS, rep.Decision.Decision, rep.Decision.AtMS)
 	}
+
+	// The sysfs scan went to the engine as one batch, and the timeline
+	// says so, for replay.
+	batched := 0
+
+	for _, in := range timeline {
+		if in.WithPrevious {
+			batched++
+		}
+	}
+
+	if batched == 0 || timeline[0].WithPrevious {
+		t.Errorf("%d of %d timeline entries marked as fed with the one before, first %t", batched, len(timeline), timeline[0].WithPrevious)
+	}
 }
 
 func absDiff(a, b int64) int64 {

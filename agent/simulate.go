@@ -12,6 +12,9 @@ import (
 type TimedInput struct {
 	// AtMS is the offset from the gate's start in milliseconds.
 	AtMS int64 `json:"at_ms"`
+	// WithPrevious marks an input the gate fed to the engine together
+	// with the one before it (Engine.StepAll); replay feeds them so too.
+	WithPrevious bool `json:"with_previous,omitempty"`
 	Input
 }
 
@@ -75,8 +78,8 @@ func Simulate(settings Settings, timeline []TimedInput, oracle Oracle, probeLate
 		now     = simEpoch
 	)
 
-	step := func(in Input) {
-		for _, a := range e.Step(in, now) {
+	step := func(ins ...Input) {
+		for _, a := range e.StepAll(ins, now) {
 			switch a.Kind {
 			case ActionWake:
 				wake = a.At
@@ -114,9 +117,12 @@ func Simulate(settings Settings, timeline []TimedInput, oracle Oracle, probeLate
 
 		switch from {
 		case 1:
-			in := queue[0].Input
-			queue = queue[1:]
-			step(in)
+			batch := []Input{queue[0].Input}
+			for queue = queue[1:]; len(queue) > 0 && queue[0].WithPrevious; queue = queue[1:] {
+				batch = append(batch, queue[0].Input)
+			}
+
+			step(batch...)
 		case 2:
 			in := pending[0].Input
 			pending = pending[1:]
