@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -105,15 +106,43 @@ func diagnose(ps []parsed) *Result {
 		tls = []*nodeTimeline{{originName: "first line"}}
 	}
 
+	resources := map[string]*resourceFacts{}
+
+	for _, p := range ps {
+		gatherResources(p.resources, resources)
+	}
+
+	// One node's console (no node names) beside one node's talosctl get
+	// capture: the same node.
+	if len(tls) == 1 && len(tls[0].events) > 0 && len(resources) == 1 {
+		for node, f := range resources {
+			if node != tls[0].node {
+				resources = map[string]*resourceFacts{tls[0].node: f}
+			}
+		}
+	}
+
 	for _, tl := range tls {
+		if len(resources) > 0 && tl.node == "" && len(tl.events) == 0 {
+			continue // only talosctl get captures: their nodes follow
+		}
+
 		info := NodeInfo{Node: tl.node, Origin: tl.originName, Unaligned: tl.unaligned}
 		if tl.hasWall {
 			info.OriginTime = time.Unix(0, tl.origin-tl.wallOffset).UTC().Format(time.RFC3339Nano)
 		}
 
 		res.Nodes = append(res.Nodes, info)
-		res.Verdicts = append(res.Verdicts, analyse(tl)...)
+		res.Verdicts = append(res.Verdicts, withResources(analyse(tl), resources[tl.node], tl.node)...)
 		res.Timeline = append(res.Timeline, compact(tl)...)
+
+		delete(resources, tl.node)
+	}
+
+	for _, node := range slices.Sorted(maps.Keys(resources)) {
+		res.Nodes = append(res.Nodes, NodeInfo{Node: node, Origin: "talosctl get (no timeline)"})
+		res.Verdicts = append(res.Verdicts, withResources([]Verdict{{ID: InsufficientEvidence, Node: node,
+			Summary: "these captures do not say why the node booted into maintenance mode"}}, resources[node], node)...)
 	}
 
 	slices.SortStableFunc(res.Verdicts, func(a, b Verdict) int {
@@ -363,4 +392,30 @@ func writeWrapped(w io.Writer, prefix, text string) {
 	}
 
 	fmt.Fprintln(w, line)
+}
+
+// withResources puts what a node's `talosctl get` capture shows in place of
+// an insufficient-evidence verdict from its logs: the logs, when they have
+// a verdict, say more.
+func withResources(vs []Verdict, f *resourceFacts, node string) []Verdict {
+	if f == nil {
+		return vs
+	}
+
+	v := f.verdict()
+	if v == nil {
+		return vs
+	}
+
+	v.Node = node
+
+	for i := range vs {
+		if vs[i].ID == InsufficientEvidence {
+			vs[i] = *v
+
+			return vs
+		}
+	}
+
+	return vs
 }

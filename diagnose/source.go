@@ -57,6 +57,8 @@ type Source struct {
 type parsed struct {
 	src    Source
 	events []event
+	// resources are a `talosctl get` capture's.
+	resources []resource
 	// gateStart is a gate report's start time (Unix ns), to put its
 	// timeline on the wall clock when no line matches; 0 when unknown.
 	gateStart int64
@@ -66,6 +68,18 @@ type parsed struct {
 // error is returned as an error; content it cannot make sense of is noted.
 func readInput(in Input, seq *int) (parsed, error) {
 	br := bufio.NewReaderSize(in.R, readBufferSize)
+
+	if head, _ := br.Peek(4096); looksLikeResources(head) {
+		data, err := io.ReadAll(io.LimitReader(br, MaxReportBytes))
+		if err != nil {
+			return parsed{}, fmt.Errorf("reading %s: %w", in.Name, err)
+		}
+
+		p, rs := parseResources(in.Name, data)
+		p.resources = rs
+
+		return p, nil
+	}
 
 	if looksLikeJSON(br) {
 		data, err := io.ReadAll(io.LimitReader(br, MaxReportBytes+1))

@@ -16,12 +16,18 @@ const diagnoseHelp = `Usage: raid-settle diagnose [--json] [FILE...]
 Says why a Talos node booted into maintenance mode, from what was captured
 on it: a serial console (or IPMI SOL, or text copied from an iKVM screen),
 the JSON lines of Talos's kernel-log stream (talos.logging.kernel=),
+talosctl get volumestatus, discoveredvolumes and discoveryrefreshstatus
+(-o yaml or -o json),
 talosctl dmesg (with or without the node prefix), talosctl logs machined,
 plain dmesg, a gate report.json. Give any number of files, in any order;
 "-" or no file reads standard input.
 
   raid-settle diagnose console.log               # the serial console
   raid-settle diagnose kernel.jsonl              # the kernel-log stream
+  for r in volumestatus discoveredvolumes discoveryrefreshstatus; do
+    talosctl -n NODE get $r --insecure -o yaml > $r.yaml  # maintenance mode
+  done                                                     # answers these
+  raid-settle diagnose *.yaml console.log
   # once the config is applied again, talosctl reaches the node:
   talosctl -n NODE dmesg > dmesg.txt
   raid-settle diagnose dmesg.txt
