@@ -288,6 +288,10 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 		return 2, err
 	}
 
+	// The commit the boots run, taken now: the tree may change while they
+	// run, and RESULTS.md must name what was booted.
+	commit := gitOutput(h.Repo, "describe", "--always", "--dirty", "--abbrev=12")
+
 	t0 := time.Now()
 	total, done := e2e.Boots(scenarios), 0
 	outs := h.RunMatrix(ctx, scenarios, o.parallel, o.out, func(out e2e.Outcome) {
@@ -357,7 +361,7 @@ func matrix(ctx context.Context, h *e2e.Harness, o options, writeResults bool, s
 
 	if writeResults {
 		path := filepath.Join(h.Repo, "e2e", "RESULTS.md")
-		if err := writeResultsDoc(path, h, outs, cr, wall, o.parallel); err != nil {
+		if err := writeResultsDoc(path, h, commit, outs, cr, wall, o.parallel); err != nil {
 			return 1, err
 		}
 
@@ -397,10 +401,9 @@ func demo(ctx context.Context, h *e2e.Harness, o options, stdout io.Writer) (int
 	return 0, nil
 }
 
-func writeResultsDoc(path string, h *e2e.Harness, outs []e2e.Outcome, cr []*e2e.ReportsCertification, wall time.Duration, parallel int) error {
+func writeResultsDoc(path string, h *e2e.Harness, commit string, outs []e2e.Outcome, cr []*e2e.ReportsCertification, wall time.Duration, parallel int) error {
 	var b bytes.Buffer
 
-	commit := gitOutput(h.Repo, "describe", "--always", "--dirty", "--abbrev=12")
 	qemu := strings.SplitN(gitLikeOutput("qemu-system-x86_64", "--version"), "\n", 2)[0]
 
 	fmt.Fprintf(&b, "# End-to-end results\n\n")
