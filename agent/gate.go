@@ -210,7 +210,7 @@ func (g *Gate) claim() bool {
 
 	if err == nil {
 		fmt.Fprintf(f, "%d\n", os.Getpid())
-		f.Close() //nolint:errcheck
+		f.Close()
 	}
 
 	return true
@@ -394,7 +394,7 @@ func (h *holding) startMonitor() <-chan struct{} {
 
 	h.closers = append(h.closers, func() {
 		h.rep.Overflows, h.rep.Rejected = monitor.Overflows(), monitor.Rejected()
-		monitor.Close() //nolint:errcheck
+		monitor.Close()
 	})
 
 	return down

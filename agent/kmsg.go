@@ -102,7 +102,7 @@ func (l *Logger) Verdict(warn bool, format string, args ...any) {
 
 	if l.path != "" {
 		if f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0); err == nil {
-			defer f.Close() //nolint:errcheck
+			defer f.Close()
 
 			l.write(f, prio, format, args...)
 

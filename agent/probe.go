@@ -99,7 +99,7 @@ func (p Prober) probe(ctx context.Context, name string) ProbeResult {
 	if err != nil {
 		return res.failed(fmt.Errorf("failed to open %s: %w", path, err))
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	step("opened")
 
@@ -169,7 +169,7 @@ func verifyKernelPartition(ctx context.Context, disk *os.File, c blockdev.Candid
 	if err != nil {
 		return blockdev.VerifyPartition(ctx, io.NewSectionReader(disk, int64(c.Offset), int64(c.Size)), c, opts, blockdev.DefaultRetryPolicy)
 	}
-	defer part.Close() //nolint:errcheck
+	defer part.Close()
 
 	return blockdev.VerifyPartition(ctx, part, c, opts, blockdev.DefaultRetryPolicy)
 }

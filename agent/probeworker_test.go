@@ -47,7 +47,7 @@ func fifoProbe(dev string) func(context.Context, string) ProbeResult {
 
 			f, err := os.Open(filepath.Join(dev, "hung"))
 			if err == nil {
-				f.Close() //nolint:errcheck
+				f.Close()
 			}
 
 			return ProbeResult{Disk: disk, Error: "the hung disk came back"}
@@ -116,7 +116,7 @@ func TestProbeWorkerProtocol(t *testing.T) {
 	close(release)
 
 	// A worker that has gone answers at once, with why.
-	repW.Close() //nolint:errcheck
+	repW.Close()
 
 	for w.Err() == nil {
 		time.Sleep(time.Millisecond)
@@ -179,7 +179,7 @@ func TestGateReleasesWhileAProbeHangs(t *testing.T) {
 	// The worker exits once its stdin closes; should it still be in open(2),
 	// this lets it go.
 	if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-		f.Close() //nolint:errcheck
+		f.Close()
 	}
 }
 
@@ -208,7 +208,7 @@ func TestProberTakesTheKernelsPartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer img.Close() //nolint:errcheck
+	defer img.Close()
 
 	state, err := diskimage.FindPartition(img, 512, "STATE")
 	if err != nil {

@@ -314,7 +314,7 @@ func TestLoggerStaysUnderTheKernelRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	now := time.Unix(0, 0)
 	l := &Logger{w: f, path: file, limited: true, now: func() time.Time { return now }}

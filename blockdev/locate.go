@@ -98,7 +98,7 @@ func Locate(ctx context.Context, path string, opts LocateOptions, policy RetryPo
 	if err != nil {
 		return nil, fmt.Errorf("failed to open %s: %w", path, err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	return locate(ctx, f, path, opts, policy)
 }

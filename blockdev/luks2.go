@@ -2,7 +2,7 @@ package blockdev
 
 import (
 	"bytes"
-	"crypto/sha1" //nolint:gosec // LUKS2 allows sha1 as the header checksum; it is not used for security here.
+	"crypto/sha1" // LUKS2 allows sha1 as the header checksum; it is not used for security here.
 	"crypto/sha256"
 	"crypto/sha3"
 	"crypto/sha512"
@@ -305,7 +305,7 @@ func luksCString(b []byte) string {
 func luksNewHash(name string) hash.Hash {
 	switch name {
 	case "sha1":
-		return sha1.New() //nolint:gosec
+		return sha1.New()
 	case "sha224":
 		return sha256.New224()
 	case "sha256":

@@ -160,7 +160,7 @@ func luksCheckFile(tb testing.TB, path string) (*LUKS2Info, []Problem) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	st, err := f.Stat()
 	if err != nil {
@@ -686,7 +686,7 @@ func luksMutateFile(tb testing.TB, path string, mutate func(testing.TB, []byte))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	head := make([]byte, luksBinHeaderSize)
 	if _, err = f.ReadAt(head, 0); err != nil {

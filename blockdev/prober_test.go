@@ -40,7 +40,7 @@ func TestProberNameMatchesBlkid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close() //nolint:errcheck
+		defer f.Close()
 
 		got, err := proberName(f, size)
 		if err != nil {

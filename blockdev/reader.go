@@ -63,7 +63,7 @@ type retryingReader struct {
 	r      io.ReaderAt
 	size   int64
 	policy RetryPolicy
-	ctx    context.Context //nolint:containedctx // an io.ReaderAt has no context argument
+	ctx    context.Context // an io.ReaderAt has no context argument
 }
 
 // NewRetryingReader wraps r, a region of size bytes, so that transient read

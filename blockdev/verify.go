@@ -186,7 +186,7 @@ func VerifyDevice(ctx context.Context, path string, opts LocateOptions, policy R
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to open %s: %w", path, err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	opts.step("opened")
 

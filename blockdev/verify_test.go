@@ -227,7 +227,7 @@ func TestVerifyRetriesTransientErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	if res := Verify(context.Background(), &eioFile{f: f, failures: 3}, disk.Candidates[0], fastPolicy); res.Verdict != VerdictOK {
 		t.Fatalf("after 3 transient EIOs: %s %v", res.Verdict, res.Problems)
@@ -272,7 +272,7 @@ func TestLocateBlockDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Close() //nolint:errcheck
+	defer lock.Close()
 
 	if err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func xfsHashFrom(t testing.TB, path string, off int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(f, off, 1<<62)); err != nil {
@@ -126,7 +126,7 @@ func (img *xfsSparseImage) writeTo(t testing.TB, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	if err := f.Truncate(img.size); err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func xfsPristine(t testing.TB, sectorSize uint) *xfsSparseImage {
 
 			return
 		}
-		defer os.RemoveAll(dir) //nolint:errcheck
+		defer os.RemoveAll(dir)
 
 		path := filepath.Join(dir, "state.img")
 		if entry.err = diskimage.Format(path, "STATE", xfsImageSize, sectorSize, diskimage.XFS); entry.err != nil {
@@ -214,7 +214,7 @@ func xfsCheckFile(t *testing.T, path string, size int64) (*XFSInfo, []Problem) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	info, ps, err := CheckXFS(f, size)
 	if err != nil {
@@ -1264,7 +1264,7 @@ func BenchmarkCheckXFS(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	before := hashFile(b, path)
 

@@ -184,7 +184,7 @@ func (c *Cycler) Run(ctx context.Context) (tl *Timelines, info *LiveInfo, err er
 		stopMonitor()
 
 		info.Overflows = mon.Overflows()
-		mon.Close() //nolint:errcheck
+		mon.Close()
 	}()
 
 	ct := &ControllerTimeline{Identity: t.identity, Expected: t.expected}

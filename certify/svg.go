@@ -194,7 +194,7 @@ func timelineSVG(c ControllerResult, colors map[string]string) template.HTML {
 
 	b.f(`</svg>`)
 
-	return template.HTML(b.String()) //nolint:gosec // every text is escaped above
+	return template.HTML(b.String()) // every text is escaped above
 }
 
 func unwatchedWhy(c Cycle) string {
@@ -310,5 +310,5 @@ func histogramSVG(c ControllerResult, colors map[string]string) template.HTML {
 	b.f(`<text class="axis-title" x="%.0f" y="%.0f" text-anchor="middle">arrival after the reference, bins of %s</text>`, left+plotW/2, height-4, esc(axisLabel(binW, binW)))
 	b.f(`</svg>`)
 
-	return template.HTML(b.String()) //nolint:gosec // every text is escaped above
+	return template.HTML(b.String()) // every text is escaped above
 }

@@ -244,7 +244,7 @@ func writeSysfs(file string, data []byte) error {
 	}
 
 	if _, err := f.Write(data); err != nil {
-		f.Close() //nolint:errcheck
+		f.Close()
 
 		return fmt.Errorf("failed to write %q to %s: %w", strings.TrimSpace(string(data)), file, err)
 	}

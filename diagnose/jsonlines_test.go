@@ -24,7 +24,7 @@ func TestKernelSinkMatchesDmesg(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close() //nolint:errcheck
+			defer f.Close()
 
 			var sink strings.Builder
 
@@ -96,7 +96,7 @@ func diagnoseAbs(t *testing.T, path string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	res, err := Diagnose([]Input{{Name: filepath.Base(path), R: f}})
 	if err != nil {

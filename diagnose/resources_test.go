@@ -155,7 +155,7 @@ func TestResourcesFromSeveralFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close() //nolint:errcheck
+		defer f.Close()
 
 		ins = append(ins, Input{Name: typ + ".yaml", R: f})
 	}

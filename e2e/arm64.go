@@ -163,7 +163,7 @@ func bootImage(vmlinuz string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	head := make([]byte, 64)
 	if _, err = f.ReadAt(head, 0); err != nil {
@@ -196,7 +196,7 @@ func (a *Arch) checkExtension(rootfs string) error {
 	if err != nil {
 		return fmt.Errorf("extension binary: %w", err)
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	if f.Machine != a.ELF {
 		return fmt.Errorf("the extension in %s is built for %s, the guest is %s (%s)", rootfs, f.Machine, a.Name, a.ELF)

@@ -87,7 +87,7 @@ func profileOverlay(base, out, from, dir string) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	defer in.Close() //nolint:errcheck
+	defer in.Close()
 
 	path := filepath.Join(dir, "initrd.cpio")
 

@@ -86,7 +86,7 @@ func (a *arming) run(ctx context.Context, arm Arm) HotplugEvent {
 
 		return ev
 	}
-	defer q.Close() //nolint:errcheck
+	defer q.Close()
 
 	out, err := q.Call("human-monitor-command", map[string]any{"command-line": arm.HMP})
 	ev.At = time.Now()

@@ -94,7 +94,7 @@ func FindPartition(image, name string) (PartitionInfo, error) {
 	if err != nil {
 		return PartitionInfo{}, err
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	p, err := diskimage.FindPartition(f, 512, name)
 	if err != nil {

@@ -86,7 +86,7 @@ func (r *Initramfs) Write(ctx context.Context, out string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	bw := bufio.NewWriterSize(f, 1<<20)
 	c := newCPIOWriter(bw)
@@ -354,7 +354,7 @@ func libraryClosure(root string, bins []string) (map[string]string, error) {
 		runpath, _ := f.DynString(elf.DT_RUNPATH)
 		rpath, _ := f.DynString(elf.DT_RPATH)
 		interp := elfInterp(f)
-		f.Close() //nolint:errcheck
+		f.Close()
 
 		if interp != "" {
 			if _, err := resolveInRoot(root, interp); err != nil {
@@ -472,7 +472,7 @@ func isELF(p string) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	b := make([]byte, 4)
 	_, err = f.Read(b)

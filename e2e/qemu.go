@@ -299,7 +299,7 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer stderr.Close() //nolint:errcheck
+	defer stderr.Close()
 
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 
@@ -307,12 +307,12 @@ func (vm *VM) Run(ctx context.Context) (hotplugs []HotplugEvent, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer stdout.Close() //nolint:errcheck
+	defer stdout.Close()
 
 	cmd.ExtraFiles = []*os.File{recordsW}
 
 	err = cmd.Start()
-	recordsW.Close() //nolint:errcheck
+	recordsW.Close()
 
 	if err != nil {
 		return nil, fmt.Errorf("failed to start QEMU: %w", err)
@@ -418,7 +418,7 @@ func (vm *VM) hotplug(ctx context.Context, at time.Time, devs []map[string]any) 
 	if err != nil {
 		return []HotplugEvent{{At: time.Now(), Device: "qmp", Err: err.Error()}}
 	}
-	defer q.Close() //nolint:errcheck
+	defer q.Close()
 
 	var out []HotplugEvent
 
@@ -468,13 +468,13 @@ func dialQMP(ctx context.Context, path string) (*qmp, error) {
 
 	var greeting map[string]any
 	if err = q.dec.Decode(&greeting); err != nil {
-		conn.Close() //nolint:errcheck
+		conn.Close()
 
 		return nil, fmt.Errorf("no QMP greeting: %w", err)
 	}
 
 	if err = q.Execute("qmp_capabilities", nil); err != nil {
-		conn.Close() //nolint:errcheck
+		conn.Close()
 
 		return nil, err
 	}

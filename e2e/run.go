@@ -228,7 +228,7 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 	if err != nil {
 		return err
 	}
-	defer records.Close() //nolint:errcheck
+	defer records.Close()
 
 	var mu sync.Mutex
 

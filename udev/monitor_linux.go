@@ -99,8 +99,8 @@ func (m *Monitor) Run(ctx context.Context, out chan<- Event) error {
 		m.mu.Unlock()
 		cancel()
 		close(out)
-		wakeR.Close() //nolint:errcheck
-		wakeW.Close() //nolint:errcheck
+		wakeR.Close()
+		wakeW.Close()
 
 		return err
 	}
@@ -110,15 +110,15 @@ func (m *Monitor) Run(ctx context.Context, out chan<- Event) error {
 	m.mu.Unlock()
 
 	stopWake := context.AfterFunc(ctx, func() {
-		wakeW.Write([]byte{0}) //nolint:errcheck // fails only once Run is over
+		wakeW.Write([]byte{0}) // fails only once Run is over
 	})
 
 	defer func() {
 		stopWake()
 		cancel()
 		close(out)
-		wakeW.Close() //nolint:errcheck
-		wakeR.Close() //nolint:errcheck
+		wakeW.Close()
+		wakeR.Close()
 
 		m.mu.Lock()
 		m.running, m.stop, m.done = false, nil, nil

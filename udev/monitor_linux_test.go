@@ -87,7 +87,7 @@ func newInjector(t *testing.T) *injector {
 		t.Fatalf("uevent socket: %v", err)
 	}
 
-	t.Cleanup(func() { unix.Close(fd) }) //nolint:errcheck
+	t.Cleanup(func() { unix.Close(fd) })
 
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		t.Fatalf("bind: %v", err)
@@ -229,7 +229,7 @@ func (r *running) stop(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 
-	for range r.out { //nolint:revive // drain what was in flight
+	for range r.out { // drain what was in flight
 	}
 
 	if err := r.m.Close(); err != nil {
@@ -304,7 +304,7 @@ func TestNetnsKernelFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	defer unix.Close(fd) //nolint:errcheck
+	defer unix.Close(fd)
 
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1}); err != nil {
 		t.Fatal(err)

@@ -97,7 +97,7 @@ func runDiagnoseWith(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 			return exitUsage
 		}
 
-		defer f.Close() //nolint:errcheck
+		defer f.Close()
 
 		inputs = append(inputs, diagnose.Input{Name: name, R: f})
 	}

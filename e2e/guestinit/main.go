@@ -91,7 +91,7 @@ func (g *guest) fail(step string, err error) {
 }
 
 func (g *guest) run() {
-	os.Setenv("PATH", "/usr/sbin:/usr/bin") //nolint:errcheck
+	os.Setenv("PATH", "/usr/sbin:/usr/bin")
 
 	// Listen before anything can make a uevent.
 	if fd, err := openUeventSocket(); err != nil {

@@ -110,7 +110,7 @@ func openUeventSocket() (int, error) {
 	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 16<<20)
 
 	if err = syscall.Bind(fd, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK, Groups: 1}); err != nil {
-		syscall.Close(fd) //nolint:errcheck
+		syscall.Close(fd)
 
 		return -1, err
 	}
@@ -173,7 +173,7 @@ func readKmsg() ([]kmsgRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer syscall.Close(fd) //nolint:errcheck
+	defer syscall.Close(fd)
 
 	var out []kmsgRecord
 
@@ -186,7 +186,7 @@ func readKmsg() ([]kmsgRecord, error) {
 		}
 
 		if err != nil || n <= 0 {
-			return out, nil //nolint:nilerr // EAGAIN: the end
+			return out, nil // EAGAIN: the end
 		}
 
 		if r, ok := parseKmsg(string(buf[:n])); ok {

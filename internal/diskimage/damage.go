@@ -40,7 +40,7 @@ func DamageState(path string, sectorSize uint, damage Damage) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	offset, err := stateOffset(f, sectorSize)
 	if err != nil {
@@ -120,7 +120,7 @@ func Blank(path string, size int64) error {
 	}
 
 	if err = f.Truncate(size); err != nil {
-		f.Close() //nolint:errcheck
+		f.Close()
 
 		return err
 	}

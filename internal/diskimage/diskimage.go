@@ -85,7 +85,7 @@ func Build(path, scratch string, d Disk) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	if err = f.Truncate(int64(d.Size)); err != nil {
 		return err
@@ -221,7 +221,7 @@ func copySparse(dst *os.File, offset uint64, src string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close() //nolint:errcheck
+	defer in.Close()
 
 	buf := make([]byte, 64*1024)
 	zero := make([]byte, len(buf))
@@ -255,7 +255,7 @@ func HashFile(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer f.Close() //nolint:errcheck
+	defer f.Close()
 
 	h := sha256.New()
 	if _, err = io.Copy(h, f); err != nil {

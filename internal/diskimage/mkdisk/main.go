@@ -45,7 +45,7 @@ func build(path string, sectorSize uint, state string, damage diskimage.Damage) 
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(scratch) //nolint:errcheck
+	defer os.RemoveAll(scratch)
 
 	disk := diskimage.TalosDisk(sectorSize, content)
 	if err = diskimage.Build(path, scratch, disk); err != nil {
