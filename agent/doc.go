@@ -5,7 +5,8 @@
 // engine from a recorded timeline with a simulated clock.
 //
 // The engine waits in one state and leaves it by the first rule that holds,
-// checked in this order after every input:
+// checked in this order after every batch of inputs (Step feeds one,
+// StepAll several that arrived together):
 //
 //	                +-----------------------------------------------------+
 //	start --------> |                      WAITING                        |
@@ -32,4 +33,9 @@
 // storage controller at all the window is NoControllerGrace from start. A
 // probe in flight for longer than HungProbeTimeout no longer holds the quiet
 // exit; the disk is named as unexamined.
+//
+// A probe (Prober) examines a disk without reading it where it can: its
+// partitions come from sysfs, and only a partition named STATE is read,
+// through its own node. It runs in a child process (ProbeWorker), so that a
+// read stuck in the kernel never holds the gate's exit.
 package agent
