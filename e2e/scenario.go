@@ -505,7 +505,10 @@ func scaleScenarios(verified []Check, without func(...Check) []Check) []*Scenari
 			Variants: both,
 			Expect: map[Variant][]Check{
 				Without: without(StatePresent),
-				With:    with(StateUeventToRelease(time.Second)),
+				// The figure is 1 s; the check allows 5 s, since two
+				// guests sharing two cores took the gate to 1.07 s once (CI,
+				// two boots at a time). The figure itself is in RESULTS.md.
+				With: with(ReleasedAfterState, StateUeventToRelease(5*time.Second)),
 			},
 		},
 		{
