@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raid-settle/raid-settle/agent/gatelog"
 	"github.com/raid-settle/raid-settle/blockdev"
 	"github.com/raid-settle/raid-settle/udev"
 )
@@ -86,6 +87,9 @@ type ProbeResult struct {
 	// and its probe worker share; 0 in reports from before they existed.
 	StartedMS float64 `json:"started_ms,omitempty"`
 	EndedMS   float64 `json:"ended_ms,omitempty"`
+	// ReceivedMS is when the gate read the probe worker's reply, on the
+	// same clock; 0 for probes run in the gate's own process.
+	ReceivedMS float64 `json:"received_ms,omitempty"`
 	// Steps time the examination's steps, from its start.
 	Steps []ProbeStep `json:"steps,omitempty"`
 }
@@ -278,13 +282,11 @@ func (e *Engine) since(t time.Time) string {
 	return fmt.Sprintf("+%.1fs", t.Sub(e.start).Seconds())
 }
 
-func logf(format string, args ...any) Action {
-	return Action{Kind: ActionLog, Line: fmt.Sprintf(format, args...)}
-}
+// logLine and warnLine log one of the gate's lines (package gatelog owns
+// their format).
+func logLine(l gatelog.Line) Action { return Action{Kind: ActionLog, Line: l.String()} }
 
-func warnf(format string, args ...any) Action {
-	return Action{Kind: ActionLog, Warn: true, Line: fmt.Sprintf(format, args...)}
-}
+func warnLine(l gatelog.Line) Action { return Action{Kind: ActionLog, Warn: true, Line: l.String()} }
 
 func (e *Engine) onEvent(ev udev.Event, now time.Time) []Action {
 	if e.relisted(ev) {
@@ -392,7 +394,7 @@ func (e *Engine) onController(ctl udev.Controller, action udev.Action, now time.
 	case udev.ActionRemove:
 		delete(e.controllers, ctl.DevPath)
 
-		return []Action{logf("controller %s (%s) removed at %s", ctl.Address, ctl.Kind, e.since(now))}
+		return []Action{logLine(gatelog.ControllerRemoved{Address: ctl.Address, Kind: string(ctl.Kind), At: now.Sub(e.start)})}
 	case udev.ActionUnbind:
 		ctl.Driver = ""
 	}
@@ -416,13 +418,10 @@ func (e *Engine) onController(ctl udev.Controller, action udev.Action, now time.
 		return nil
 	}
 
-	driver := ctl.Driver
-	if driver == "" {
-		driver = "no driver yet"
-	}
-
-	return []Action{logf("controller %s %s %04x:%04x (%s) at %s, quiet window %s..%s (%s)",
-		ctl.Address, ctl.Kind, ctl.Vendor, ctl.Device, driver, e.since(now), c.profile.Quiet, c.profile.MaxQuiet, e.windowSource(c))}
+	return []Action{logLine(gatelog.Controller{
+		Address: ctl.Address, Kind: string(ctl.Kind), Vendor: ctl.Vendor, Device: ctl.Device, Driver: ctl.Driver, At: now.Sub(e.start),
+		Quiet: time.Duration(c.profile.Quiet), MaxQuiet: time.Duration(c.profile.MaxQuiet), WindowSource: e.windowSource(c),
+	})}
 }
 
 func (e *Engine) profileFor(ctl udev.Controller) Profile {
@@ -515,7 +514,7 @@ func (e *Engine) onBlock(ev udev.Event, now time.Time) []Action {
 				delete(e.disks, name)
 				e.sortedDisks = nil
 
-				return []Action{logf("disk %s removed at %s", name, e.since(now))}
+				return []Action{logLine(gatelog.DiskRemoved{Name: name, At: now.Sub(e.start)})}
 			}
 		case udev.ActionChange:
 			if d, ok := e.disks[name]; ok {
@@ -532,7 +531,7 @@ func (e *Engine) onBlock(ev udev.Event, now time.Time) []Action {
 
 		if e.stateSeen.IsZero() {
 			e.stateSeen = now
-			acts = append(acts, logf("partition %s named STATE appeared at %s", ev.DevName, e.since(now)))
+			acts = append(acts, logLine(gatelog.StatePartition{Partition: ev.DevName, At: now.Sub(e.start)}))
 		}
 
 		d, ok := e.disks[disk]
@@ -603,14 +602,14 @@ func (e *Engine) addDisk(name, devpath string, now time.Time) []Action {
 	e.disks[name] = d
 	e.sortedDisks = nil
 
-	where := "no storage controller"
+	line := gatelog.Disk{Name: name, At: now.Sub(e.start)}
 	if c := e.ownerOf(devpath); c != nil {
 		d.controller = c.ctl.DevPath
 		c.disks++
-		where = fmt.Sprintf("%s (%s)", c.ctl.Address, c.ctl.Driver)
+		line.Address, line.Driver = c.ctl.Address, c.ctl.Driver
 	}
 
-	return []Action{logf("disk %s on %s at %s", name, where, e.since(now))}
+	return []Action{logLine(line)}
 }
 
 func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
@@ -642,11 +641,11 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 			d.retryAt = now.Add(failedRetry)
 			d.stale = true
 
-			return []Action{warnf("disk %s could not be examined (attempt %d of %d): %s", p.Disk, d.failures, failedAttempts, failure)}
+			return []Action{warnLine(gatelog.DiskFailed{Name: p.Disk, Attempt: d.failures, Attempts: failedAttempts, Why: failure})}
 		}
 
 		if p.Error != "" {
-			return []Action{warnf("disk %s could not be examined, giving up on it: %s", p.Disk, failure)}
+			return []Action{warnLine(gatelog.DiskFailed{Name: p.Disk, GaveUp: true, Why: failure})}
 		}
 	} else {
 		d.failures = 0
@@ -659,15 +658,12 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 	var acts []Action
 
 	for _, c := range p.Candidates {
-		line := fmt.Sprintf("STATE on %s partition %d: %s %s", p.Disk, c.Partition, c.Content, c.Verdict)
-		if len(c.Problems) > 0 {
-			line += " (" + problemSummary(c.Problems) + ")"
-		}
+		line := gatelog.StateCheck{Disk: p.Disk, Partition: c.Partition, Content: string(c.Content), Verdict: string(c.Verdict), Codes: problemCodes(c.Problems)}
 
 		if c.Verdict == blockdev.VerdictOK {
-			acts = append(acts, logf("%s", line))
+			acts = append(acts, logLine(line))
 		} else {
-			acts = append(acts, warnf("%s", line))
+			acts = append(acts, warnLine(line))
 		}
 	}
 
@@ -691,7 +687,11 @@ func probeFailure(p ProbeResult) string {
 	return ""
 }
 
-func problemSummary(ps []blockdev.Problem) string {
+// problemSummary lists the codes of the problems that are more than
+// remarks.
+func problemSummary(ps []blockdev.Problem) string { return strings.Join(problemCodes(ps), ", ") }
+
+func problemCodes(ps []blockdev.Problem) []string {
 	var codes []string
 
 	for _, p := range ps {
@@ -700,7 +700,7 @@ func problemSummary(ps []blockdev.Problem) string {
 		}
 	}
 
-	return strings.Join(codes, ", ")
+	return codes
 }
 
 // evaluate applies the release rules in order and otherwise asks for the

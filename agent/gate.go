@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/raid-settle/raid-settle/agent/gatelog"
 	"github.com/raid-settle/raid-settle/udev"
 )
 
@@ -263,7 +266,7 @@ func (g *Gate) settings(rep *Report, bootUUID string, bootErr error) Settings {
 		installed = ev
 	}
 
-	g.Log.Notice("%s started: deadline %s, quiet window %s, boot partition %s, disabled %t, installed-node evidence %s", g.Version, s.Deadline, quiet, boot, s.Disabled, installed)
+	g.Log.Notice("%s", gatelog.Started{Version: g.Version, Deadline: s.Deadline.String(), QuietWindow: quiet, BootPartition: boot, Disabled: s.Disabled, Evidence: installed})
 
 	for _, n := range notes {
 		rep.Notes = append(rep.Notes, n.Message)
@@ -419,7 +422,7 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 		return inProcess, func() {}
 	}
 
-	worker, err := StartProbeWorker(append([]string{g.WorkerBinary, "probe-worker"}, prober.Args()...))
+	worker, err := StartProbeWorker(append([]string{g.WorkerBinary, "probe-worker"}, prober.Args()...), prober.SinceEpoch)
 	if err != nil {
 		rep.Errors = append(rep.Errors, err.Error())
 		g.Log.Warning("%v: probing disks in the gate itself, a hung read may then delay its exit", err)
@@ -441,6 +444,11 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 			return inProcess(ctx, disk)
 		}, sync.OnceFunc(func() {
 			rep.Usage.Worker = worker.Usage()
+			if ready := worker.ReadyMS(); ready > 0 {
+				rep.Startup = append(rep.Startup, ProbeStep{Step: "probe worker ready", MS: ready})
+				slices.SortStableFunc(rep.Startup, func(a, b ProbeStep) int { return cmp.Compare(a.MS, b.MS) })
+			}
+
 			_ = worker.Close()
 		})
 }
@@ -476,7 +484,7 @@ func (h *holding) feedAll(ins []Input) {
 // eventInput is a uevent as the engine's input, logged first in debug mode.
 func (h *holding) eventInput(ev udev.Event) Input {
 	if h.rep.Settings.Debug {
-		h.g.Log.Notice("uevent %s %s %s %s", ev.Action, ev.Subsystem, ev.DevType, ev.DevPath)
+		h.g.Log.Notice("%s", gatelog.Uevent{Action: string(ev.Action), Subsystem: ev.Subsystem, DevType: ev.DevType, DevPath: ev.DevPath})
 	}
 
 	return Input{Kind: InputEvent, Event: &ev}
@@ -570,13 +578,9 @@ func (g *Gate) logDecision(rep *Report) {
 		return
 	}
 
-	line := fmt.Sprintf("released (%s) after %.1fs: %s", rep.Decision.Decision, float64(rep.HeldMS)/1000, rep.Decision.Reason)
-	if rep.StateUeventMS >= 0 {
-		line += fmt.Sprintf(" [STATE uevent at +%.1fs]", float64(rep.StateUeventMS)/1000)
-	}
-
-	if n := g.Log.Dropped(); n > 0 {
-		line += fmt.Sprintf(" [%d earlier line(s) held back by the kernel log's rate limit are in %s]", n, filepath.Join(g.RunDir, reportName))
+	line := gatelog.Released{
+		Decision: string(rep.Decision.Decision), Held: time.Duration(rep.HeldMS) * time.Millisecond, Reason: rep.Decision.Reason,
+		StateUevent: time.Duration(rep.StateUeventMS) * time.Millisecond, Dropped: g.Log.Dropped(), Report: filepath.Join(g.RunDir, reportName),
 	}
 
 	g.Log.Verdict(rep.Decision.Decision == DecisionStateInvalid || rep.Decision.Decision == DecisionDeadline, "%s", line)

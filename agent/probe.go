@@ -46,8 +46,9 @@ func MonotonicNS() int64 {
 	return ts.Nano()
 }
 
-// sinceEpoch is the time since p.Epoch in milliseconds, or 0 without one.
-func (p Prober) sinceEpoch() float64 {
+// SinceEpoch is the time since p.Epoch in milliseconds (the gate's clock),
+// or 0 without an epoch.
+func (p Prober) SinceEpoch() float64 {
 	if p.Epoch == 0 {
 		return 0
 	}
@@ -69,13 +70,13 @@ func (p Prober) Args() []string {
 // what could not be done.
 func (p Prober) Probe(ctx context.Context, name string) ProbeResult {
 	res := p.probe(ctx, name)
-	res.EndedMS = p.sinceEpoch()
+	res.EndedMS = p.SinceEpoch()
 
 	return res
 }
 
 func (p Prober) probe(ctx context.Context, name string) ProbeResult {
-	res := ProbeResult{Disk: name, StartedMS: p.sinceEpoch()}
+	res := ProbeResult{Disk: name, StartedMS: p.SinceEpoch()}
 	start := time.Now()
 
 	var mu sync.Mutex

@@ -30,6 +30,20 @@ type ProbeWorker struct {
 	waiting map[uint64]chan ProbeResult
 	err     error // why the worker is gone, once it is
 	usage   Usage // the worker's, as of its last reply
+	readyMS float64
+
+	// clock reads the gate's clock, in milliseconds since its start, to
+	// time when each reply was read; nil leaves ReceivedMS out.
+	clock func() float64
+}
+
+// ReadyMS returns when the worker said it was ready to probe, on the gate's
+// clock; 0 until it has.
+func (w *ProbeWorker) ReadyMS() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	return w.readyMS
 }
 
 // Usage returns what the worker had used as of its last reply.
@@ -47,18 +61,21 @@ type probeRequest struct {
 }
 
 // probeReply is the worker's answer to the request with the same ID, with
-// what the worker had used so far.
+// what the worker had used so far. The worker's first reply, ID 0, answers
+// no request: it says when the worker was ready (ReadyMS).
 type probeReply struct {
-	ID     uint64      `json:"id"`
-	Result ProbeResult `json:"result"`
-	Usage  Usage       `json:"usage"`
+	ID      uint64      `json:"id"`
+	Result  ProbeResult `json:"result"`
+	Usage   Usage       `json:"usage"`
+	ReadyMS float64     `json:"ready_ms,omitempty"`
 }
 
 // StartProbeWorker starts argv, a command serving ServeProbes on its stdin
 // and stdout (`raid-settle probe-worker`). The child gets its own session and
 // no stderr, so that it holds none of udevd's pipes; it is reaped when it
-// exits, and never waited for.
-func StartProbeWorker(argv []string) (*ProbeWorker, error) {
+// exits, and never waited for. clock, when not nil, times the replies (see
+// NewProbeWorker).
+func StartProbeWorker(argv []string, clock func() float64) (*ProbeWorker, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("no probe worker command")
 	}
@@ -80,7 +97,7 @@ func StartProbeWorker(argv []string) (*ProbeWorker, error) {
 		return nil, fmt.Errorf("failed to start the probe worker: %w", err)
 	}
 
-	w := NewProbeWorker(stdin, stdout)
+	w := NewProbeWorker(stdin, stdout, clock)
 
 	go cmd.Wait() // reaps the child; its exit status says nothing the replies did not
 
@@ -88,9 +105,11 @@ func StartProbeWorker(argv []string) (*ProbeWorker, error) {
 }
 
 // NewProbeWorker returns a client of a worker that reads requests from in
-// and writes replies to out.
-func NewProbeWorker(in io.WriteCloser, out io.Reader) *ProbeWorker {
-	w := &ProbeWorker{in: in, enc: json.NewEncoder(in), waiting: map[uint64]chan ProbeResult{}}
+// and writes replies to out. clock, when not nil, reads the gate's clock in
+// milliseconds since its start: each result's ReceivedMS is then when its
+// reply was read.
+func NewProbeWorker(in io.WriteCloser, out io.Reader, clock func() float64) *ProbeWorker {
+	w := &ProbeWorker{in: in, enc: json.NewEncoder(in), waiting: map[uint64]chan ProbeResult{}, clock: clock}
 
 	go w.readReplies(out)
 
@@ -108,10 +127,18 @@ func (w *ProbeWorker) readReplies(out io.Reader) {
 			return
 		}
 
+		if w.clock != nil {
+			r.Result.ReceivedMS = w.clock()
+		}
+
 		w.mu.Lock()
 		ch := w.waiting[r.ID]
 		delete(w.waiting, r.ID)
 		w.usage = r.Usage
+
+		if r.ID == 0 {
+			w.readyMS = r.ReadyMS
+		}
 		w.mu.Unlock()
 
 		if ch != nil {
@@ -185,32 +212,52 @@ func (w *ProbeWorker) Probe(ctx context.Context, disk string) ProbeResult {
 // waiting for the probes it still runs.
 func (w *ProbeWorker) Close() error { return w.in.Close() }
 
-// ServeProbes is the worker's side: it reads requests from in, runs each
-// with probe on its own goroutine (a hung disk holds up no other), and
-// writes each reply to out as it completes. It returns at the end of in.
-func ServeProbes(in io.Reader, out io.Writer, probe func(ctx context.Context, disk string) ProbeResult) error {
+// ServeProbes is the worker's side: it says it is ready (readyMS, on the
+// gate's clock), then reads requests from in, runs each with probe on its
+// own goroutine (a hung disk holds up no other), and writes each reply to
+// out as it completes. It returns at the end of in.
+func ServeProbes(in io.Reader, out io.Writer, readyMS float64, probe func(ctx context.Context, disk string) ProbeResult) error {
 	var mu sync.Mutex
 
 	enc := json.NewEncoder(out)
 	dec := json.NewDecoder(in)
 
-	for {
+	if err := enc.Encode(probeReply{ReadyMS: readyMS, Usage: SelfUsage()}); err != nil {
+		return fmt.Errorf("cannot answer the gate: %w", err)
+	}
+
+	// Each request is probed on the goroutine that read it, at once, and
+	// the next one is read on a new goroutine: handed to a new goroutine
+	// instead, the probe waited for the scheduler while the reader blocked
+	// in read(2).
+	done := make(chan error, 1)
+
+	var serve func()
+	serve = func() {
 		var req probeRequest
 		if err := dec.Decode(&req); errors.Is(err, io.EOF) {
-			return nil
+			done <- nil
+
+			return
 		} else if err != nil {
-			return fmt.Errorf("bad probe request: %w", err)
+			done <- fmt.Errorf("bad probe request: %w", err)
+
+			return
 		}
 
-		go func() {
-			res := recoverProbe(context.Background(), probe, req.Disk)
+		go serve()
 
-			mu.Lock()
-			defer mu.Unlock()
+		res := recoverProbe(context.Background(), probe, req.Disk)
 
-			_ = enc.Encode(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
-		}()
+		mu.Lock()
+		defer mu.Unlock()
+
+		_ = enc.Encode(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
 	}
+
+	go serve()
+
+	return <-done
 }
 
 // recoverProbe runs probe, turning a panic into a failed probe: probes run

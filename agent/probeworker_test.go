@@ -25,7 +25,7 @@ const workerEnv = "RAID_SETTLE_TEST_PROBE_WORKER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(workerEnv) != "" && len(os.Args) > 1 && os.Args[1] == "probe-worker" {
-		if err := ServeProbes(os.Stdin, os.Stdout, fifoProbe(os.Args[slices.Index(os.Args, "--dev")+1])); err != nil {
+		if err := ServeProbes(os.Stdin, os.Stdout, 0, fifoProbe(os.Args[slices.Index(os.Args, "--dev")+1])); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -68,7 +68,7 @@ func TestProbeWorkerProtocol(t *testing.T) {
 	served := make(chan error, 1)
 
 	go func() {
-		served <- ServeProbes(reqR, repW, func(ctx context.Context, disk string) ProbeResult {
+		served <- ServeProbes(reqR, repW, 12.5, func(ctx context.Context, disk string) ProbeResult {
 			switch disk {
 			case "hung":
 				<-release
@@ -82,7 +82,8 @@ func TestProbeWorkerProtocol(t *testing.T) {
 		})
 	}()
 
-	w := NewProbeWorker(reqW, repR)
+	clock := 0.0
+	w := NewProbeWorker(reqW, repR, func() float64 { clock++; return clock })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	hung := make(chan ProbeResult, 1)
@@ -92,6 +93,13 @@ func TestProbeWorkerProtocol(t *testing.T) {
 	// A hung disk holds up no other.
 	if r := w.Probe(context.Background(), "sdb"); r.Disk != "sdb" || len(r.Candidates) != 1 || r.Candidates[0].Verdict != blockdev.VerdictOK {
 		t.Fatalf("sdb: %+v", r)
+	} else if r.ReceivedMS <= 1 {
+		t.Errorf("sdb's reply was read at %v on the gate's clock; want after the worker's hello (1)", r.ReceivedMS)
+	}
+
+	// The worker's hello came first.
+	if ready := w.ReadyMS(); ready != 12.5 {
+		t.Errorf("worker ready at %v, want the 12.5 it said", ready)
 	}
 
 	if r := w.Probe(context.Background(), "boom"); r.Disk != "boom" || !strings.Contains(r.Error, "internal error: disk on fire") {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/raid-settle/raid-settle/agent/gatelog"
 )
 
 // Defaults and limits of the gate's settings.
@@ -113,7 +115,7 @@ func ApplyCmdline(s *Settings, cmdline string) []Note {
 		case "raid_settle.debug":
 			s.Debug = !hasValue || isTrue(value)
 		case "talos.devices.settle_time":
-			warn("%s is misspelled and Talos ignores it: the argument is talos.device.settle_time (singular)", arg)
+			warn("%s", gatelog.Misspelled{Arg: arg})
 		case "talos.device.settle_time":
 			notes = append(notes, Note{Message: fmt.Sprintf("%s adds a fixed wait after udevd settles on every boot; raid-settle already waits for STATE, so it can be removed", arg)})
 		case "BOOT_IMAGE":

@@ -91,3 +91,15 @@ PARTN=6
 		t.Errorf("KernelPartitions(sdz) error %v, want ErrNoKernelView", err)
 	}
 }
+
+func TestPartitionName(t *testing.T) {
+	for _, c := range []struct {
+		disk string
+		n    uint
+		want string
+	}{{"sda", 5, "sda5"}, {"sdaa", 12, "sdaa12"}, {"nvme0n1", 5, "nvme0n1p5"}, {"mmcblk1", 2, "mmcblk1p2"}, {"/dev/vdb", 1, "/dev/vdb1"}, {"/dev/loop0", 3, "/dev/loop0p3"}} {
+		if got := PartitionName(c.disk, c.n); got != c.want {
+			t.Errorf("PartitionName(%s, %d) = %s, want %s", c.disk, c.n, got, c.want)
+		}
+	}
+}

@@ -215,12 +215,20 @@ func partitionNode(path string, st os.FileInfo, index uint) string {
 		return ""
 	}
 
-	base := filepath.Base(path)
-	if base != "" && base[len(base)-1] >= '0' && base[len(base)-1] <= '9' {
-		return path + "p" + strconv.FormatUint(uint64(index), 10)
+	return PartitionName(path, index)
+}
+
+// PartitionName is the kernel's name for partition n of disk (a name or a
+// device path): sda → sda5, nvme0n1 → nvme0n1p5, mmcblk0 → mmcblk0p5. A
+// disk whose name ends in a digit takes a "p" before the number
+// (block/partitions/core.c, add_partition, in Linux 6.12).
+func PartitionName(disk string, n uint) string {
+	num := strconv.FormatUint(uint64(n), 10)
+	if disk != "" && disk[len(disk)-1] >= '0' && disk[len(disk)-1] <= '9' {
+		return disk + "p" + num
 	}
 
-	return path + strconv.FormatUint(uint64(index), 10)
+	return disk + num
 }
 
 // WholeDisks lists the device nodes of every whole disk the kernel lists in

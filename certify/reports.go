@@ -8,12 +8,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/raid-settle/raid-settle/agent"
+	"github.com/raid-settle/raid-settle/agent/gatelog"
 	"github.com/raid-settle/raid-settle/udev"
 )
 
@@ -298,18 +298,6 @@ func identityOf(c udev.Controller) Identity {
 	return id
 }
 
-// The gate's log lines (agent/engine.go, agent/gate.go) that certify reads.
-var (
-	dmesgStarted    = regexp.MustCompile(`^(\S+) started: `)
-	dmesgController = regexp.MustCompile(`^controller (\S+) (\S+) ([0-9a-fA-F]{4}):([0-9a-fA-F]{4}) \((.*?)\) at \+(\d+(?:\.\d+)?)s`)
-	dmesgDisk       = regexp.MustCompile(`^disk (\S+) on (\S+) \((.*?)\) at \+(\d+(?:\.\d+)?)s`)
-	dmesgState      = regexp.MustCompile(`^partition (\S+) named STATE appeared at \+(\d+(?:\.\d+)?)s`)
-	dmesgReleased   = regexp.MustCompile(`^released \((\S+)\) after (\d+(?:\.\d+)?)s`)
-)
-
-// dmesgMarker precedes every line the gate writes to the kernel log.
-const dmesgMarker = "raid-settle: "
-
 // parseDmesg reads the gate's lines out of a kernel log: `talosctl dmesg`
 // ("NODE: user:  notice: [TIME]: raid-settle: ..."), `dmesg`, or raw
 // /dev/kmsg records. Each "started" line begins a boot. The lines carry
@@ -335,68 +323,66 @@ func parseDmesg(name string, data []byte) ([]boot, error) {
 	}
 
 	for line := range strings.Lines(string(data)) {
-		i := strings.Index(line, dmesgMarker)
-		if i < 0 {
+		text, l, ok := gatelog.Find(line)
+		if !ok {
 			continue
 		}
 
-		text := strings.TrimSpace(line[i+len(dmesgMarker):])
-
-		if dmesgStarted.MatchString(text) || cur == nil {
+		if _, started := l.(gatelog.Started); started || cur == nil {
 			begin()
 
-			if dmesgStarted.MatchString(text) {
+			if started {
 				continue
 			}
 		}
 
-		switch {
-		case dmesgController.MatchString(text):
-			m := dmesgController.FindStringSubmatch(text)
-			at := secondsMS(m[6])
+		switch l := l.(type) {
+		case gatelog.Controller:
+			at := l.At.Milliseconds()
 
-			c, ok := cur.byAddr[m[1]]
+			c, ok := cur.byAddr[l.Address]
 			if !ok {
-				c = &logController{id: Identity{Address: m[1], Kind: m[2], PCIID: strings.ToLower(m[3] + ":" + m[4])}, firstMS: at, bindMS: -1}
-				cur.byAddr[m[1]] = c
+				c = &logController{id: Identity{Address: l.Address, Kind: l.Kind, PCIID: fmt.Sprintf("%04x:%04x", l.Vendor, l.Device)}, firstMS: at, bindMS: -1}
+				cur.byAddr[l.Address] = c
 				cur.ctls = append(cur.ctls, c)
 			}
 
-			if m[5] != "no driver yet" {
+			if l.Driver != "" {
 				if ok && c.id.Driver == "" && c.bindMS < 0 {
 					c.bindMS = at
 				}
 
-				c.id.Driver = m[5]
+				c.id.Driver = l.Driver
 			}
 
 			c.events = append(c.events, EventRecord{AtMS: at, Action: "log", Line: text})
-		case dmesgDisk.MatchString(text):
-			m := dmesgDisk.FindStringSubmatch(text)
-			at := secondsMS(m[4])
+		case gatelog.Disk:
+			if l.Address == "" {
+				continue // no storage controller: nothing to certify
+			}
 
-			c, ok := cur.byAddr[m[2]]
+			at := l.At.Milliseconds()
+
+			c, ok := cur.byAddr[l.Address]
 			if !ok {
-				c = &logController{id: Identity{Address: m[2], Driver: m[3]}, firstMS: at, bindMS: -1}
-				cur.byAddr[m[2]] = c
+				c = &logController{id: Identity{Address: l.Address, Driver: l.Driver}, firstMS: at, bindMS: -1}
+				cur.byAddr[l.Address] = c
 				cur.ctls = append(cur.ctls, c)
 			}
 
-			cur.diskCtl[m[1]] = m[2]
+			cur.diskCtl[l.Name] = l.Address
 
-			if !slices.ContainsFunc(c.arrivals, func(a Arrival) bool { return a.Name == m[1] }) {
-				c.arrivals = append(c.arrivals, Arrival{ID: m[1], Name: m[1], Type: TypeDisk, AtMS: at})
+			if !slices.ContainsFunc(c.arrivals, func(a Arrival) bool { return a.Name == l.Name }) {
+				c.arrivals = append(c.arrivals, Arrival{ID: l.Name, Name: l.Name, Type: TypeDisk, AtMS: at})
 			}
 
 			c.events = append(c.events, EventRecord{AtMS: at, Action: "log", Line: text})
-		case dmesgState.MatchString(text):
-			m := dmesgState.FindStringSubmatch(text)
-			cur.states = append(cur.states, EventRecord{AtMS: secondsMS(m[2]), Action: "log", DevName: m[1], Line: text})
-		case dmesgReleased.MatchString(text):
-			m := dmesgReleased.FindStringSubmatch(text)
-			cur.b.decision = m[1]
-			cur.b.partial = endsEarly(agent.Decision(m[1]))
-			cur.b.observedMS = secondsMS(m[2])
+		case gatelog.StatePartition:
+			cur.states = append(cur.states, EventRecord{AtMS: l.At.Milliseconds(), Action: "log", DevName: l.Partition, Line: text})
+		case gatelog.Released:
+			cur.b.decision = l.Decision
+			cur.b.partial = endsEarly(agent.Decision(l.Decision))
+			cur.b.observedMS = l.Held.Milliseconds()
 		}
 	}
 
@@ -428,7 +414,7 @@ func parseDmesg(name string, data []byte) ([]boot, error) {
 	}
 
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: neither a gate report (JSON) nor a kernel log with %q lines", ErrNoTimeline, dmesgMarker)
+		return nil, fmt.Errorf("%w: neither a gate report (JSON) nor a kernel log with %q lines", ErrNoTimeline, gatelog.Prefix)
 	}
 
 	return out, nil
@@ -481,13 +467,6 @@ func (c *logController) boot(b boot) bootController {
 	}
 
 	return bootController{identity: c.id, cycle: cycle}
-}
-
-// secondsMS converts "6.0" (seconds) to milliseconds.
-func secondsMS(s string) int64 {
-	f, _ := strconv.ParseFloat(s, 64)
-
-	return int64(math.Round(f * 1000))
 }
 
 // assemble groups the boots' controllers by PCI address and id, numbering

@@ -3,11 +3,14 @@ package certify
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func percReports() []string {
@@ -204,5 +207,40 @@ func TestReadFilesErrors(t *testing.T) {
 
 	if _, err := ReadFiles([]string{filepath.Join(dir, "absent.json")}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("absent file: %v", err)
+	}
+}
+
+// TestTodaysGateLines regenerates the PERC captures with the gate's engine
+// and line formats of today (testdata/gen) and reads them as certify reads
+// the committed ones, which v0.3.0 wrote: both must give the same
+// timelines. Rewording a line the gate writes without its parser
+// (agent/gatelog) fails here.
+func TestTodaysGateLines(t *testing.T) {
+	out := t.TempDir()
+
+	cmd := exec.Command("go", "run", "./testdata/gen", "-out", out, "-version", "v9.9.9")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run ./testdata/gen: %v\n%s", err, msg)
+	}
+
+	for _, files := range [][2][]string{
+		{{filepath.Join("testdata", "perc-talosctl-dmesg.txt")}, {filepath.Join(out, "perc-talosctl-dmesg.txt")}},
+		{percReports(), {filepath.Join(out, "perc-boot-1.json"), filepath.Join(out, "perc-boot-2.json"), filepath.Join(out, "perc-boot-3.json"), filepath.Join(out, "perc-boot-4.json"), filepath.Join(out, "perc-boot-5.json")}},
+	} {
+		committed, err := ReadFiles(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		today, err := ReadFiles(files[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		today.Inputs = committed.Inputs // the paths differ, nothing else may
+
+		if diff := cmp.Diff(committed, today); diff != "" {
+			t.Errorf("%s and today's lines read differently (-v0.3.0 +today):\n%s", files[0][0], diff)
+		}
 	}
 }

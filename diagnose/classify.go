@@ -3,6 +3,8 @@ package diagnose
 import (
 	"path"
 	"strings"
+
+	"github.com/raid-settle/raid-settle/agent/gatelog"
 )
 
 // kind is what a recognised line tells.
@@ -95,8 +97,8 @@ func classify(msg string) (ev event) {
 	m = strings.TrimPrefix(m, "[initramfs] ")
 
 	switch {
-	case strings.HasPrefix(m, "raid-settle: "):
-		return classifyGate(m[len("raid-settle: "):])
+	case strings.HasPrefix(m, gatelog.Prefix):
+		return classifyGate(m[len(gatelog.Prefix):])
 	case strings.HasPrefix(m, "task "):
 		return classifyTask(m)
 	case strings.HasPrefix(m, "service[udevd]("):
@@ -407,46 +409,36 @@ func classifyDriver(m string) event {
 	return event{}
 }
 
-// classifyGate handles raid-settle's kernel log lines (agent/engine.go and
-// agent/gate.go write them), without their "raid-settle: " prefix.
+// classifyGate handles raid-settle's kernel log lines, without their
+// prefix (agent/gatelog owns their format).
 func classifyGate(m string) event {
-	switch {
-	case strings.HasPrefix(m, "released ("):
-		decision, _, _ := strings.Cut(m[len("released ("):], ")")
-
-		return event{kind: kindGateRelease, subject: decision, detail: m}
-	case strings.HasPrefix(m, "partition ") && strings.Contains(m, " named STATE appeared"):
-		return event{kind: kindGateStatePart, subject: strings.Fields(m)[1]}
-	case strings.HasPrefix(m, "STATE on "):
-		// "STATE on sda partition 5: xfs ok", "... : xfs corrupt (codes)"
-		f := strings.Fields(m)
-		if len(f) >= 7 && f[3] == "partition" {
-			return event{kind: kindGateStateCheck, subject: partitionName(f[2], strings.TrimSuffix(f[4], ":")), detail: f[6]}
-		}
-	case strings.Contains(m, "talos.devices.settle_time") && strings.Contains(m, "misspelled"):
+	switch l := gatelog.Parse(m).(type) {
+	case gatelog.Released:
+		return event{kind: kindGateRelease, subject: l.Decision, detail: m}
+	case gatelog.StatePartition:
+		return event{kind: kindGateStatePart, subject: l.Partition}
+	case gatelog.StateCheck:
+		return event{kind: kindGateStateCheck, subject: l.PartitionName(), detail: l.Verdict}
+	case gatelog.Misspelled:
 		return event{kind: kindGateMisspelled, detail: m}
-	case strings.HasPrefix(m, "controller "):
+	case gatelog.Controller:
 		return event{kind: kindGate, subject: "controller"}
-	case strings.Contains(m, " started: deadline "):
+	case gatelog.Started:
 		return event{kind: kindGate, subject: "start"}
-	case strings.HasPrefix(m, "disk ") && strings.Contains(m, " on "):
-		return event{kind: kindDisk, subject: strings.Fields(m)[1], detail: "raid-settle"}
-	case strings.HasPrefix(m, "uevent add block partition "):
-		return event{kind: kindPartitions, subject: diskOf(path.Base(m)), parts: []string{path.Base(m)}, detail: "raid-settle"}
-	case strings.HasPrefix(m, "uevent add block disk "):
-		return event{kind: kindDisk, subject: path.Base(m), detail: "raid-settle"}
+	case gatelog.Disk:
+		return event{kind: kindDisk, subject: l.Name, detail: "raid-settle"}
+	case gatelog.Uevent:
+		if l.Action == "add" && l.Subsystem == "block" {
+			switch l.DevType {
+			case "partition":
+				return event{kind: kindPartitions, subject: diskOf(path.Base(l.DevPath)), parts: []string{path.Base(l.DevPath)}, detail: "raid-settle"}
+			case "disk":
+				return event{kind: kindDisk, subject: path.Base(l.DevPath), detail: "raid-settle"}
+			}
+		}
 	}
 
 	return event{kind: kindGate}
-}
-
-// partitionName is the kernel's name for partition n of disk: sda5, nvme0n1p5.
-func partitionName(disk, n string) string {
-	if disk != "" && disk[len(disk)-1] >= '0' && disk[len(disk)-1] <= '9' {
-		return disk + "p" + n
-	}
-
-	return disk + n
 }
 
 // diskOf is the disk a partition belongs to: sda5 -> sda, nvme0n1p5 -> nvme0n1.

@@ -167,12 +167,6 @@ func TestDiskAndPartitionNames(t *testing.T) {
 			t.Errorf("diskOf(%s) = %s, want %s", part, got, disk)
 		}
 	}
-
-	for _, tc := range [][3]string{{"sda", "5", "sda5"}, {"nvme0n1", "5", "nvme0n1p5"}, {"mmcblk1", "2", "mmcblk1p2"}} {
-		if got := partitionName(tc[0], tc[1]); got != tc[2] {
-			t.Errorf("partitionName(%s, %s) = %s, want %s", tc[0], tc[1], got, tc[2])
-		}
-	}
 }
 
 func TestLongLinesAreSkippedAndCounted(t *testing.T) {

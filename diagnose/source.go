@@ -395,7 +395,7 @@ func reportEvents(name string, rep *agent.Report, data []byte, seq *int) parsed 
 			}
 		case in.Kind == agent.InputProbe && in.Probe != nil:
 			for _, c := range in.Probe.Candidates {
-				part := partitionName(in.Probe.Disk, fmt.Sprint(c.Partition))
+				part := blockdev.PartitionName(in.Probe.Disk, c.Partition)
 				if c.PartitionDevice != "" {
 					part = path.Base(c.PartitionDevice)
 				}
@@ -418,7 +418,7 @@ func reportEvents(name string, rep *agent.Report, data []byte, seq *int) parsed 
 			fmt.Sprintf("decision: %s at %d ms: %s", d.Decision, d.AtMS, d.Reason))
 
 		if d.State != nil {
-			part := partitionName(path.Base(d.State.Device), fmt.Sprint(d.State.Partition))
+			part := blockdev.PartitionName(path.Base(d.State.Device), d.State.Partition)
 			if d.State.PartitionDevice != "" {
 				part = path.Base(d.State.PartitionDevice)
 			}

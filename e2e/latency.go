@@ -74,8 +74,8 @@ func latencyOf(r *Result) (Latency, bool) {
 func WriteLatency(w io.Writer, outs []Outcome) {
 	var totals []int64
 
-	fmt.Fprintln(w, "| scenario | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | worker ended | result in the gate | release | uevent→release | gate, worker: peak RSS, CPU |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | worker ready | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | worker ended | reply read | result in the gate | release | uevent→release | gate, worker: peak RSS, CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 	for _, o := range outs {
 		l, ok := LatencyOf(o)
@@ -85,12 +85,23 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 
 		totals = append(totals, l.Total())
 
-		asked, started, steps, ended, received := "-", "-", "-", "-", "-"
+		ready, asked, started, steps, ended, read, received := "-", "-", "-", "-", "-", "-", "-"
+
+		for _, s := range o.Result.Gate.Startup {
+			if s.Step == "probe worker ready" {
+				ready = fmt.Sprintf("%.1f", s.MS)
+			}
+		}
+
 		if p := l.Probe; p != nil {
 			asked, received = fmt.Sprint(p.AskedMS), fmt.Sprint(l.ReceivedMS)
 
 			if p.StartedMS > 0 {
 				started, ended = fmt.Sprintf("%.1f", p.StartedMS), fmt.Sprintf("%.1f", p.EndedMS)
+			}
+
+			if p.ReceivedMS > 0 {
+				read = fmt.Sprintf("%.1f", p.ReceivedMS)
 			}
 
 			var parts []string
@@ -106,7 +117,7 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 			usage = fmt.Sprintf("%.1f MiB, %.0f ms; %.1f MiB, %.0f ms", float64(u.Gate.MaxRSSKB)/1024, u.Gate.CPUMS, float64(u.Worker.MaxRSSKB)/1024, u.Worker.CPUMS)
 		}
 
-		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %d | **%d** | %s |\n", l.Scenario, l.UeventMS, asked, started, steps, ended, received, l.ReleaseMS, l.Total(), usage)
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %d | **%d** | %s |\n", l.Scenario, ready, l.UeventMS, asked, started, steps, ended, read, received, l.ReleaseMS, l.Total(), usage)
 	}
 
 	if len(totals) == 0 {

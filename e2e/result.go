@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raid-settle/raid-settle/agent/gatelog"
 	"github.com/raid-settle/raid-settle/e2e/internal/proto"
 )
 
@@ -49,6 +50,11 @@ type GateReport struct {
 	HeldMS        int64    `json:"held_ms"`
 	StateUeventMS int64    `json:"state_uevent_ms"`
 	Errors        []string `json:"errors"`
+	// Startup times the gate's start, the probe worker's readiness among it.
+	Startup []struct {
+		Step string  `json:"step"`
+		MS   float64 `json:"ms"`
+	} `json:"startup"`
 	// Usage is the gate's and its worker's peak memory and CPU time.
 	Usage *struct {
 		Gate   GateUsage `json:"gate"`
@@ -80,7 +86,9 @@ type GateProbe struct {
 	AskedMS   int64   `json:"asked_ms"`
 	StartedMS float64 `json:"started_ms"`
 	EndedMS   float64 `json:"ended_ms"`
-	Steps     []struct {
+	// ReceivedMS is when the gate read the worker's reply.
+	ReceivedMS float64 `json:"received_ms"`
+	Steps      []struct {
 		Step string  `json:"step"`
 		MS   float64 `json:"ms"`
 	} `json:"steps"`
@@ -258,14 +266,15 @@ func (r *Result) Add(at time.Time, line string) {
 		t := TimedText{MS: rec.Int("ts_ms", -1), Text: f["text"]}
 
 		switch {
-		case strings.HasPrefix(t.Text, "raid-settle: "):
+		case strings.HasPrefix(t.Text, gatelog.Prefix):
 			r.GateLines = append(r.GateLines, t)
 
-			if strings.Contains(t.Text, " started: ") && r.GateStartMS < 0 {
-				r.GateStartMS = t.MS
-			}
-
-			if strings.HasPrefix(t.Text, "raid-settle: released ") {
+			switch gatelog.Parse(strings.TrimPrefix(t.Text, gatelog.Prefix)).(type) {
+			case gatelog.Started:
+				if r.GateStartMS < 0 {
+					r.GateStartMS = t.MS
+				}
+			case gatelog.Released:
 				r.GateReleaseMS = t.MS
 			}
 		case strings.Contains(t.Text, "I/O error"): // "I/O error, dev sda" and "Buffer I/O error on dev sda"

@@ -43,7 +43,7 @@ func fixedBoot() *Result {
 		proto.Format(proto.KindInit, "ms", 3400),
 		proto.Format(proto.KindUevent, "ms", 23800, "action", "add", "subsystem", "block", "devtype", "partition", "name", "sdb5", "partname", "STATE", "synth", 1),
 		proto.Format(proto.KindUevent, "ms", 23900, "action", "add", "subsystem", "block", "devtype", "partition", "name", "sdb5", "partname", "STATE", "synth", 0),
-		proto.Format(proto.KindKmsg, "ts_ms", 4900, "prio", 5, "text", "raid-settle: a0ae4a6 started: deadline 2m0s"),
+		proto.Format(proto.KindKmsg, "ts_ms", 4900, "prio", 5, "text", "raid-settle: a0ae4a6 started: deadline 2m0s, quiet window adaptive per driver, boot partition none, disabled false, installed-node evidence none"),
 		proto.Format(proto.KindKmsg, "ts_ms", 24300, "prio", 5, "text", "raid-settle: released (state-verified) after 19.4s: STATE on sdb partition 5 verified"),
 		proto.Format(proto.KindKmsg, "ts_ms", 20000, "prio", 3, "text", "I/O error, dev sdb, sector 243712 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 1"),
 		proto.Format(proto.KindReport, "json", `{"decision":{"decision":"state-verified","at_ms":19400,"reason":"ok"},"held_ms":19420,"state_uevent_ms":19000}`),
@@ -238,7 +238,7 @@ func TestHungDiskChecks(t *testing.T) {
 		proto.Format(proto.KindProc, "event", "start", "ms", 5800, "pid", 174, "ppid", 169, "argv", "/usr/local/lib/raid-settle/raid-settle probe-worker --dev /dev"),
 		proto.Format(proto.KindProc, "event", "exit", "ms", 8188, "pid", 174, "argv", "/usr/local/lib/raid-settle/raid-settle probe-worker --dev /dev"),
 		proto.Format(proto.KindProc, "event", "exit", "ms", 8188, "pid", 169, "argv", "/usr/local/lib/raid-settle/raid-settle gate"),
-		proto.Format(proto.KindKmsg, "ts_ms", 5709, "prio", 5, "text", "raid-settle: v1 started: deadline 2m0s"),
+		proto.Format(proto.KindKmsg, "ts_ms", 5709, "prio", 5, "text", "raid-settle: v1 started: deadline 2m0s, quiet window adaptive per driver, boot partition none, disabled false, installed-node evidence none"),
 		proto.Format(proto.KindReport, "json", `{"decision":{"decision":"state-verified","at_ms":2388,"unexamined":["vda"],`+
 			`"state":{"device":"/dev/sdb","partition_uuid":"6FD658BD-F9D3-4D41-A581-3211E765E648"}},"state_uevent_ms":166,`+
 			`"log":[{"at_ms":166,"line":"partition sdb5 named STATE appeared at +0.2s"},{"at_ms":374,"line":"STATE on sdb partition 5: xfs ok"}]}`),

@@ -6,11 +6,16 @@
 // through the gate's own engine (agent.Simulate), so that the decisions and
 // log lines are the ones the gate would have written.
 //
-// Run from the repository root: go run ./certify/testdata/gen
+// Run from the repository root: go run ./certify/testdata/gen. The
+// committed files were written by v0.3.0 and stay as they are: they are what
+// vendors' captures of that version look like. certify's
+// TestTodaysGateLines runs the generator again, with -out and -version, to
+// read what the gate writes today.
 package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +24,7 @@ import (
 	"time"
 
 	"github.com/raid-settle/raid-settle/agent"
+	"github.com/raid-settle/raid-settle/agent/gatelog"
 	"github.com/raid-settle/raid-settle/blockdev"
 	"github.com/raid-settle/raid-settle/udev"
 )
@@ -26,9 +32,12 @@ import (
 const (
 	perc     = "/devices/pci0000:17/0000:17:00.0/0000:18:00.0"
 	ahci     = "/devices/pci0000:00/0000:00:17.0"
-	version  = "v0.3.0"
-	outDir   = "certify/testdata"
 	nodeAddr = "172.20.0.5"
+)
+
+var (
+	version = flag.String("version", "v0.3.0", "the gate version the reports and lines show")
+	outDir  = flag.String("out", "certify/testdata", "where to write the files")
 )
 
 // boot is one boot's delays after the gate's start, in milliseconds; a
@@ -55,6 +64,8 @@ var partitions = [3][]string{
 }
 
 func main() {
+	flag.Parse()
+
 	started := time.Date(2026, 3, 2, 9, 14, 7, 0, time.UTC)
 
 	var dmesg strings.Builder
@@ -65,14 +76,14 @@ func main() {
 
 		data, err := json.MarshalIndent(rep, "", "  ")
 		check(err)
-		check(os.WriteFile(filepath.Join(outDir, fmt.Sprintf("perc-boot-%d.json", i+1)), append(data, '\n'), 0o644))
+		check(os.WriteFile(filepath.Join(*outDir, fmt.Sprintf("perc-boot-%d.json", i+1)), append(data, '\n'), 0o644))
 
 		if i == 0 || i == 4 {
 			writeDmesg(&dmesg, rep, b, start)
 		}
 	}
 
-	check(os.WriteFile(filepath.Join(outDir, "perc-talosctl-dmesg.txt"), []byte(dmesg.String()), 0o644))
+	check(os.WriteFile(filepath.Join(*outDir, "perc-talosctl-dmesg.txt"), []byte(dmesg.String()), 0o644))
 }
 
 func report(b boot, start time.Time) *agent.Report {
@@ -162,7 +173,7 @@ func report(b boot, start time.Time) *agent.Report {
 	release := sim.Release
 
 	return &agent.Report{
-		Version: version, Started: start, Settings: settings,
+		Version: *version, Started: start, Settings: settings,
 		Controllers: []udev.Controller{
 			{DevPath: ahci, Address: "0000:00:17.0", Kind: udev.KindSATA, Class: 0x010601, Driver: "ahci", Vendor: 0x8086, Device: 0xa182, SubVendor: 0x1028, SubDevice: 0x0a6b},
 			{DevPath: perc, Address: "0000:18:00.0", Kind: udev.KindRAID, Class: 0x010400, Driver: "megaraid_sas", Vendor: 0x1000, Device: 0x005d, SubVendor: 0x1028, SubDevice: 0x1f47},
@@ -196,7 +207,7 @@ func writeDmesg(w *strings.Builder, rep *agent.Report, b boot, start time.Time) 
 
 	line(-900, "kern", "info", "megaraid_sas: 07.727.03.00-rc1")
 	line(-850, "kern", "info", "megaraid_sas 0000:18:00.0: FW now in Ready state")
-	line(0, "user", "notice", "raid-settle: "+version+" started: deadline 2m0s, quiet window adaptive per driver, boot partition none, disabled false")
+	line(0, "user", "notice", gatelog.Prefix+gatelog.Started{Version: *version, Deadline: "2m0s", QuietWindow: "adaptive per driver", BootPartition: "none", Evidence: "none"}.String())
 
 	for _, l := range rep.Log {
 		prio := "notice"
@@ -204,12 +215,14 @@ func writeDmesg(w *strings.Builder, rep *agent.Report, b boot, start time.Time) 
 			prio = "warning"
 		}
 
-		line(l.AtMS, "user", prio, "raid-settle: "+l.Line)
+		line(l.AtMS, "user", prio, gatelog.Prefix+l.Line)
 	}
 
 	line(b.vd[0]+1, "kern", "notice", "sd 0:2:0:0: [sda] Attached SCSI disk")
-	line(rep.HeldMS, "user", "notice", fmt.Sprintf("raid-settle: released (%s) after %.1fs: %s [STATE uevent at +%.1fs]",
-		rep.Decision.Decision, float64(rep.HeldMS)/1000, rep.Decision.Reason, float64(rep.StateUeventMS)/1000))
+	line(rep.HeldMS, "user", "notice", gatelog.Prefix+gatelog.Released{
+		Decision: string(rep.Decision.Decision), Held: time.Duration(rep.HeldMS) * time.Millisecond, Reason: rep.Decision.Reason,
+		StateUevent: time.Duration(rep.StateUeventMS) * time.Millisecond,
+	}.String())
 }
 
 func check(err error) {
