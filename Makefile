@@ -12,11 +12,13 @@ STATICCHECK_VERSION := v0.8.2
 FUZZTIME ?= 20s
 ARCHES := amd64 arm64
 
-# Debian packages the tests and the demo run: the real disk tools.
-DEB_PACKAGES := xfsprogs gdisk cryptsetup-bin
-DEB_TOOLS := mkfs.xfs xfs_db xfs_repair sgdisk cryptsetup
+# Debian packages the tests and the demo run: the real disk tools, and a
+# headless Chromium for certify's HTML report (internal/testenv marks the
+# tests that need them).
+DEB_PACKAGES := xfsprogs gdisk cryptsetup-bin chromium
+DEB_TOOLS := mkfs.xfs xfs_db xfs_repair sgdisk cryptsetup chromium
 
-.PHONY: all help deps build build-all test lint fuzz bench demo demo-verify vendor clean
+.PHONY: all help deps build build-all unit test lint fuzz bench demo demo-verify vendor clean
 
 all: lint test build
 
@@ -57,7 +59,11 @@ extension: build-all
 		-manifest manifest.yaml -bin '$(OUT)/linux-{arch}/raid-settle' -arch '$(ARCHES)' -out $(OUT)/extension \
 		$(if $(PROFILES),-profiles '$(PROFILES)')
 
-## test: every unit and integration test (root needed for the real tools)
+## unit: the tests that need only Go (go test -short): no root, network or apt; those that need tools, root or a browser skip and say so
+unit:
+	$(GO) test -short ./...
+
+## test: every test, after make deps; a test whose tool, root or browser is missing fails (run as root)
 test: deps
 	PATH=$$PATH:/usr/sbin:/sbin $(GO) test -count=1 ./...
 

@@ -226,38 +226,23 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, probe func(ctx co
 		return fmt.Errorf("cannot answer the gate: %w", err)
 	}
 
-	// Each request is probed on the goroutine that read it, at once, and
-	// the next one is read on a new goroutine: handed to a new goroutine
-	// instead, the probe waited for the scheduler while the reader blocked
-	// in read(2).
-	done := make(chan error, 1)
-
-	var serve func()
-	serve = func() {
+	for {
 		var req probeRequest
 		if err := dec.Decode(&req); errors.Is(err, io.EOF) {
-			done <- nil
-
-			return
+			return nil
 		} else if err != nil {
-			done <- fmt.Errorf("bad probe request: %w", err)
-
-			return
+			return fmt.Errorf("bad probe request: %w", err)
 		}
 
-		go serve()
+		go func() {
+			res := recoverProbe(context.Background(), probe, req.Disk)
 
-		res := recoverProbe(context.Background(), probe, req.Disk)
+			mu.Lock()
+			defer mu.Unlock()
 
-		mu.Lock()
-		defer mu.Unlock()
-
-		_ = enc.Encode(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
+			_ = enc.Encode(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
+		}()
 	}
-
-	go serve()
-
-	return <-done
 }
 
 // recoverProbe runs probe, turning a panic into a failed probe: probes run

@@ -17,6 +17,7 @@ import (
 	"github.com/raid-settle/raid-settle/blockdev"
 	"github.com/raid-settle/raid-settle/internal/diskimage"
 	"github.com/raid-settle/raid-settle/internal/fstree"
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 // The test binary doubles as a probe worker: the gate test below starts it
@@ -274,9 +275,7 @@ PARTNAME=EPHEMERAL
 func talosDiskImage(t *testing.T, name string) string {
 	t.Helper()
 
-	if err := diskimage.RequireTools(); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Tools(t, testenv.DiskTools...)
 
 	dir := t.TempDir()
 	if err := diskimage.Build(filepath.Join(dir, name), dir, diskimage.TalosDisk(512, diskimage.XFS)); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/raid-settle/raid-settle/internal/diskimage"
 	"github.com/raid-settle/raid-settle/internal/fstree"
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 // BenchmarkGateJBOD is the gate's own work for a JBOD of n blank disks plus
@@ -21,9 +22,7 @@ import (
 // made by the real tools. One op is one boot, from the first uevent to the
 // release; the wall-clock cost of a real boot adds the devices' I/O.
 func BenchmarkGateJBOD(b *testing.B) {
-	if err := diskimage.RequireTools(); err != nil {
-		b.Fatal(err)
-	}
+	testenv.Tools(b, testenv.DiskTools...)
 
 	for _, n := range []int{1, 16, 64, 256} {
 		b.Run(fmt.Sprintf("disks=%d", n), func(b *testing.B) {

@@ -19,6 +19,7 @@ import (
 	"github.com/siderolabs/go-blockdevice/v2/blkid"
 
 	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 // luksImageSize is the size of the LUKS2 test images.
@@ -82,20 +83,11 @@ func TestLUKS2HeaderLayout(t *testing.T) {
 	}
 }
 
-// luksRequireTools fails the test when cryptsetup or its siblings are missing.
-func luksRequireTools(tb testing.TB) {
-	tb.Helper()
-
-	if err := diskimage.RequireTools(); err != nil {
-		tb.Fatal(err)
-	}
-}
-
 // luksPristine formats a fresh LUKS2 image the way diskimage does and
 // returns its path.
 func luksPristine(tb testing.TB) string {
 	tb.Helper()
-	luksRequireTools(tb)
+	testenv.Tools(tb, testenv.DiskTools...)
 
 	path := filepath.Join(tb.TempDir(), "pristine.img")
 	if err := diskimage.Format(path, "STATE", luksImageSize, 512, diskimage.LUKS2); err != nil {
@@ -109,7 +101,7 @@ func luksPristine(tb testing.TB) string {
 // which diskimage does not offer, with diskimage's other flags.
 func luksPristineMetadataSize(tb testing.TB, metadataSize string) string {
 	tb.Helper()
-	luksRequireTools(tb)
+	testenv.Tools(tb, testenv.DiskTools...)
 
 	path := filepath.Join(tb.TempDir(), "pristine-"+metadataSize+".img")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {

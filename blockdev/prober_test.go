@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 // TestProberNameMatchesBlkid compares proberName with go-blockdevice's
@@ -14,7 +16,7 @@ import (
 // on superblocks with every field the xfs prober checks pushed over its
 // bounds, then on random damage to the bytes it reads.
 func TestProberNameMatchesBlkid(t *testing.T) {
-	luksRequireTools(t)
+	testenv.Tools(t, testenv.DiskTools...)
 
 	pristine := make([]byte, xfsMinSectorSize)
 	if _, err := xfsPristine(t, 512).ReadAt(pristine, 0); err != nil {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 // talosImage builds a Talos-like disk image with the real tools and returns
@@ -22,9 +23,7 @@ import (
 func talosImage(t *testing.T, sectorSize uint, state diskimage.Content, damage diskimage.Damage) string {
 	t.Helper()
 
-	if err := diskimage.RequireTools(); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Tools(t, testenv.DiskTools...)
 
 	dir := t.TempDir()
 	img := filepath.Join(dir, "disk.img")
@@ -240,9 +239,11 @@ func TestVerifyRetriesTransientErrors(t *testing.T) {
 }
 
 // attachLoop attaches img read-only to a loop device, with partition nodes,
-// and detaches it when the test ends. It needs root, which the tests run as.
+// and detaches it when the test ends. It needs root.
 func attachLoop(t *testing.T, img string) string {
 	t.Helper()
+	testenv.Root(t)
+	testenv.Tools(t, "losetup")
 
 	out, err := exec.Command("losetup", "--read-only", "--find", "--show", img).Output()
 	if err != nil {
@@ -337,9 +338,7 @@ func BenchmarkVerifyTalosDisk(b *testing.B) {
 		state diskimage.Content
 	}{{"xfs", diskimage.XFS}, {"luks2", diskimage.LUKS2}} {
 		b.Run(tc.name, func(b *testing.B) {
-			if err := diskimage.RequireTools(); err != nil {
-				b.Fatal(err)
-			}
+			testenv.Tools(b, testenv.DiskTools...)
 
 			dir := b.TempDir()
 			img := filepath.Join(dir, "disk.img")

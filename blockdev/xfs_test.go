@@ -22,6 +22,7 @@ import (
 	"unsafe"
 
 	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 // xfsImageSize is the size of Talos's STATE partition.
@@ -145,9 +146,7 @@ func (img *xfsSparseImage) writeTo(t testing.TB, path string) {
 func xfsPristine(t testing.TB, sectorSize uint) *xfsSparseImage {
 	t.Helper()
 
-	if err := diskimage.RequireTools(); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Tools(t, testenv.DiskTools...)
 
 	xfsPristineMu.Lock()
 	entry, ok := xfsPristines[sectorSize]

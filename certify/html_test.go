@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 // reportResults are the five PERC boots as the command would write them.
@@ -50,57 +52,6 @@ var chromiumFlags = []string{
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
 }
 
-// requireChromium returns Debian's chromium, installing it with apt-get
-// when it is missing. It fails the test, never skips it, when it cannot.
-func requireChromium(t *testing.T) string {
-	t.Helper()
-
-	find := func() string {
-		for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-			if p, err := exec.LookPath(name); err == nil {
-				return p
-			}
-		}
-
-		return ""
-	}
-
-	if p := find(); p != "" {
-		return p
-	}
-
-	t.Log("installing chromium with apt-get (Debian's package, headless use)")
-
-	var log bytes.Buffer
-
-	for _, args := range [][]string{
-		{"install", "-y", "--no-install-recommends", "chromium"},
-		{"update"},
-		{"install", "-y", "--no-install-recommends", "chromium"},
-	} {
-		cmd := exec.Command("apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		cmd.Stdout, cmd.Stderr = &log, &log
-
-		if err := cmd.Run(); err == nil && args[0] == "install" {
-			break
-		}
-	}
-
-	p := find()
-	if p == "" {
-		out := log.String()
-		if len(out) > 2000 {
-			out = out[len(out)-2000:]
-		}
-
-		t.Fatalf("headless Chromium checks the HTML report, and it is missing and could not be installed "+
-			"(apt-get install --no-install-recommends chromium, as root):\n%s", out)
-	}
-
-	return p
-}
-
 // runChromium renders page with extra flags and returns its standard output.
 func runChromium(t *testing.T, chromium, page string, extra ...string) string {
 	t.Helper()
@@ -128,7 +79,7 @@ func runChromium(t *testing.T, chromium, page string, extra ...string) string {
 // adding up to every disk arrival, the identity table, the profile. With
 // UPDATE_SCREENSHOT=1 it also writes docs/certify-report.png.
 func TestReportInChromium(t *testing.T) {
-	chromium := requireChromium(t)
+	chromium := testenv.Chromium(t)
 
 	dir := t.TempDir()
 	if _, err := reportResults(t).WriteDir(dir); err != nil {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raid-settle/raid-settle/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,10 +34,8 @@ import (
 const netnsEnv = "RAID_SETTLE_UDEV_TEST_NETNS"
 
 func TestMonitorKernel(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Fatalf("the netlink tests need unshare (util-linux) to get a private user+network namespace: %v", err)
-	}
+	// unshare (util-linux) gives the test a private user+network namespace.
+	unshare := testenv.Tools(t, "unshare")[0]
 
 	for _, inner := range []string{"TestNetnsKernelFormat", "TestNetnsSequence", "TestNetnsOverflow", "TestNetnsForged", "TestNetnsClose"} {
 		t.Run(strings.TrimPrefix(inner, "TestNetns"), func(t *testing.T) {

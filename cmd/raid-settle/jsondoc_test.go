@@ -10,15 +10,14 @@ import (
 	"testing"
 
 	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 // TestVerifyJSONDocumented checks every key of the example in
 // docs/verify-json.md against what verify --json prints for real images:
 // one with an XFS STATE and one with a LUKS2 STATE, made by the real tools.
 func TestVerifyJSONDocumented(t *testing.T) {
-	if err := diskimage.RequireTools(); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Tools(t, testenv.DiskTools...)
 
 	doc, err := os.ReadFile("../../docs/verify-json.md")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/raid-settle/raid-settle/blockdev"
 	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 func run(args ...string) (int, string, string) {
@@ -67,9 +68,7 @@ func TestHelpAndUsage(t *testing.T) {
 }
 
 func TestVerifyExitCodesAndJSON(t *testing.T) {
-	if err := diskimage.RequireTools(); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Tools(t, testenv.DiskTools...)
 
 	dir := t.TempDir()
 	healthy := filepath.Join(dir, "healthy.img")

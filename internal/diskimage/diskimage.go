@@ -183,24 +183,6 @@ func FormatLUKS2(path string, sectorSize uint) error {
 	return run(cmd)
 }
 
-// RequireTools returns an error naming every tool the package needs that is
-// not on PATH, with the Debian packages that provide them.
-func RequireTools() error {
-	var missing []string
-
-	for _, tool := range []string{"mkfs.xfs", "xfs_db", "xfs_repair", "cryptsetup"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-
-	if len(missing) > 0 {
-		return fmt.Errorf("missing tools %v: apt-get install xfsprogs cryptsetup-bin gdisk (or run `make deps`)", missing)
-	}
-
-	return nil
-}
-
 func run(cmd *exec.Cmd) error {
 	var out bytes.Buffer
 

@@ -7,12 +7,11 @@ import (
 	"github.com/siderolabs/go-blockdevice/v2/blkid"
 
 	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/testenv"
 )
 
 func TestBuildTalosDisk(t *testing.T) {
-	if err := diskimage.RequireTools(); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Tools(t, testenv.DiskTools...)
 
 	for _, tc := range []struct {
 		name       string
