@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"debug/elf"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,6 +11,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/raid-settle/raid-settle/e2e/internal/elfdeps"
+	"github.com/raid-settle/raid-settle/e2e/internal/kmod"
 )
 
 // GuestModules are the kernel modules the guest gets, with what they depend
@@ -245,7 +245,7 @@ func (r *Initramfs) userland() (map[string]guestFile, error) {
 	var elves []string
 
 	add := func(guest string) error {
-		host, err := resolveInRoot(root, guest)
+		host, err := elfdeps.Resolve(root, guest)
 		if err != nil {
 			return err
 		}
@@ -257,7 +257,7 @@ func (r *Initramfs) userland() (map[string]guestFile, error) {
 
 		files[strings.TrimPrefix(guest, "/")] = guestFile{host: host, mode: info.Mode()}
 
-		if info.Mode()&0o111 != 0 && isELF(host) {
+		if info.Mode()&0o111 != 0 && elfdeps.IsELF(host) {
 			elves = append(elves, guest)
 		}
 
@@ -296,7 +296,7 @@ func (r *Initramfs) userland() (map[string]guestFile, error) {
 		return nil, err
 	}
 
-	libs, err := libraryClosure(root, elves)
+	libs, err := elfdeps.Closure(root, elves)
 	if err != nil {
 		return nil, err
 	}
@@ -311,232 +311,6 @@ func (r *Initramfs) userland() (map[string]guestFile, error) {
 	}
 
 	return files, nil
-}
-
-// libDirs are where the guest's dynamic loader looks for libraries when a
-// binary names no run path (Debian's multiarch directories).
-// An amd64 tree has no aarch64 directories and an arm64 tree no x86_64 ones.
-var libDirs = []string{"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib"}
-
-// libraryClosure follows the interpreter and DT_NEEDED entries of the ELF
-// files (guest paths) through the unpacked tree and returns every library
-// needed, guest path to host path. A library that cannot be found is an
-// error naming it and who needs it.
-func libraryClosure(root string, bins []string) (map[string]string, error) {
-	out := map[string]string{}
-	queue := append([]string(nil), bins...)
-	done := map[string]bool{}
-
-	var missing []string
-
-	for len(queue) > 0 {
-		bin := queue[0]
-		queue = queue[1:]
-
-		if done[bin] {
-			continue
-		}
-
-		done[bin] = true
-
-		host, err := resolveInRoot(root, bin)
-		if err != nil {
-			return nil, err
-		}
-
-		f, err := elf.Open(host)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", bin, err)
-		}
-
-		needed, _ := f.ImportedLibraries()
-		optional := dlopenNotes(f)
-		runpath, _ := f.DynString(elf.DT_RUNPATH)
-		rpath, _ := f.DynString(elf.DT_RPATH)
-		interp := elfInterp(f)
-		f.Close()
-
-		if interp != "" {
-			if _, err := resolveInRoot(root, interp); err != nil {
-				missing = append(missing, interp+" (interpreter of "+bin+")")
-			} else {
-				out[interp] = mustResolve(root, interp)
-			}
-		}
-
-		var dirs []string
-		for _, rp := range append(runpath, rpath...) {
-			for _, d := range strings.Split(rp, ":") {
-				dirs = append(dirs, strings.ReplaceAll(d, "$ORIGIN", path.Dir(bin)))
-			}
-		}
-
-		dirs = append(dirs, libDirs...)
-
-		for i, lib := range append(needed, optional...) {
-			found := ""
-
-			for _, d := range dirs {
-				if _, err := resolveInRoot(root, path.Join(d, lib)); err == nil {
-					found = path.Join(d, lib)
-
-					break
-				}
-			}
-
-			switch {
-			case found != "":
-				out[usrMerge(found)] = mustResolve(root, found)
-				queue = append(queue, found)
-			case i < len(needed):
-				missing = append(missing, lib+" (needed by "+bin+")")
-			}
-		}
-	}
-
-	if len(missing) > 0 {
-		sort.Strings(missing)
-
-		return nil, fmt.Errorf("libraries not found in the guest packages: %s", strings.Join(missing, ", "))
-	}
-
-	return out, nil
-}
-
-// dlopenNotes returns the libraries an ELF file declares it may dlopen(),
-// from its .note.dlopen section (the freedesktop.org format systemd 256+
-// uses: notes owned by "FDO" of type 0x407c0c0a whose descriptor is a JSON
-// array of {"soname": [...]}). systemd-udevd loads libkmod this way, so
-// without it udev cannot load modules. Those found in the packages go in;
-// the others are optional features.
-func dlopenNotes(f *elf.File) []string {
-	sec := f.Section(".note.dlopen")
-	if sec == nil {
-		return nil
-	}
-
-	data, err := sec.Data()
-	if err != nil {
-		return nil
-	}
-
-	var out []string
-
-	for len(data) >= 12 {
-		namesz := f.ByteOrder.Uint32(data[0:])
-		descsz := f.ByteOrder.Uint32(data[4:])
-		typ := f.ByteOrder.Uint32(data[8:])
-		nameEnd := 12 + align4(namesz)
-		descEnd := nameEnd + align4(descsz)
-
-		if uint64(descEnd) > uint64(len(data)) {
-			break
-		}
-
-		name := strings.TrimRight(string(data[12:12+namesz]), "\x00")
-		if name == "FDO" && typ == 0x407c0c0a {
-			var entries []struct {
-				Soname []string `json:"soname"`
-			}
-
-			if json.Unmarshal(bytes.TrimRight(data[nameEnd:nameEnd+descsz], "\x00"), &entries) == nil {
-				for _, e := range entries {
-					out = append(out, e.Soname...)
-				}
-			}
-		}
-
-		data = data[descEnd:]
-	}
-
-	return out
-}
-
-func align4(n uint32) uint32 { return (n + 3) &^ 3 }
-
-func elfInterp(f *elf.File) string {
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			b := make([]byte, p.Filesz)
-			if _, err := p.ReadAt(b, 0); err == nil {
-				return usrMerge(strings.TrimRight(string(b), "\x00"))
-			}
-		}
-	}
-
-	return ""
-}
-
-func isELF(p string) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-
-	b := make([]byte, 4)
-	_, err = f.Read(b)
-
-	return err == nil && string(b) == "\x7fELF"
-}
-
-// usrMerge maps /lib, /lib64, /bin and /sbin paths to their /usr
-// counterparts, as they are in the initramfs.
-func usrMerge(p string) string {
-	for _, d := range []string{"/lib/", "/lib64/", "/bin/", "/sbin/"} {
-		if strings.HasPrefix(p, d) {
-			return "/usr" + p
-		}
-	}
-
-	return p
-}
-
-// resolveInRoot follows symbolic links of the guest path p inside root, as
-// the guest would see them, and returns the host path of the file.
-func resolveInRoot(root, p string) (string, error) {
-	p = usrMerge(path.Clean("/" + p))
-
-	for range 40 {
-		host := filepath.Join(root, p)
-
-		info, err := os.Lstat(host)
-		if err != nil {
-			// The packages may still ship the unmerged path.
-			if alt := strings.TrimPrefix(p, "/usr"); alt != p {
-				if _, err2 := os.Lstat(filepath.Join(root, alt)); err2 == nil {
-					p = alt
-
-					continue
-				}
-			}
-
-			return "", err
-		}
-
-		if info.Mode()&fs.ModeSymlink == 0 {
-			return host, nil
-		}
-
-		target, err := os.Readlink(host)
-		if err != nil {
-			return "", err
-		}
-
-		if !path.IsAbs(target) {
-			target = path.Join(path.Dir(p), target)
-		}
-
-		p = usrMerge(path.Clean(target))
-	}
-
-	return "", fmt.Errorf("%s: too many symbolic links", p)
-}
-
-func mustResolve(root, p string) string {
-	h, _ := resolveInRoot(root, p)
-
-	return h
 }
 
 // stageModules copies the guest modules and their dependencies out of the
@@ -567,7 +341,7 @@ func (r *Initramfs) stageModules(ctx context.Context) (string, error) {
 		return "", err
 	}
 
-	files, err := moduleClosure(dep, builtin, GuestModules)
+	files, err := kmod.Closure(dep, builtin, GuestModules)
 	if err != nil {
 		return "", err
 	}
@@ -578,7 +352,7 @@ func (r *Initramfs) stageModules(ctx context.Context) (string, error) {
 			return "", err
 		}
 
-		if err = decompressModule(ctx, filepath.Join(src, rel), out); err != nil {
+		if err = kmod.Decompress(ctx, filepath.Join(src, rel), out); err != nil {
 			return "", err
 		}
 	}
@@ -604,100 +378,4 @@ func (r *Initramfs) stageModules(ctx context.Context) (string, error) {
 
 	// The initramfs has its own lib link; this one was for depmod.
 	return stage, os.Remove(filepath.Join(stage, "lib"))
-}
-
-// moduleClosure returns the module files (relative to the modules
-// directory) of the named modules and everything they depend on, by
-// modules.dep. Built-in modules need no file; an unknown name is an error.
-func moduleClosure(dep, builtin []byte, names []string) ([]string, error) {
-	deps := map[string][]string{}
-	byName := map[string]string{}
-
-	for _, line := range strings.Split(string(dep), "\n") {
-		mod, rest, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-
-		deps[mod] = strings.Fields(rest)
-		byName[moduleName(mod)] = mod
-	}
-
-	isBuiltin := map[string]bool{}
-	for _, line := range strings.Split(string(builtin), "\n") {
-		if line != "" {
-			isBuiltin[moduleName(line)] = true
-		}
-	}
-
-	seen := map[string]bool{}
-
-	var out []string
-
-	var visit func(file string)
-	visit = func(file string) {
-		if seen[file] {
-			return
-		}
-
-		seen[file] = true
-		out = append(out, file)
-
-		for _, d := range deps[file] {
-			visit(d)
-		}
-	}
-
-	for _, n := range names {
-		n = strings.ReplaceAll(n, "-", "_")
-
-		switch file, ok := byName[n]; {
-		case ok:
-			visit(file)
-		case isBuiltin[n]:
-		default:
-			return nil, fmt.Errorf("kernel module %s is neither a module nor built in", n)
-		}
-	}
-
-	sort.Strings(out)
-
-	return out, nil
-}
-
-// moduleName turns kernel/drivers/scsi/sd_mod.ko.xz into sd_mod.
-func moduleName(file string) string {
-	base := path.Base(file)
-	base, _, _ = strings.Cut(base, ".ko")
-
-	return strings.ReplaceAll(base, "-", "_")
-}
-
-func decompressModule(ctx context.Context, src, dst string) error {
-	var tool string
-
-	switch {
-	case strings.HasSuffix(src, ".xz"):
-		tool = "xz"
-	case strings.HasSuffix(src, ".zst"):
-		tool = "zstd"
-	default:
-		data, err := os.ReadFile(src)
-		if err != nil {
-			return err
-		}
-
-		return os.WriteFile(dst, data, 0o644)
-	}
-
-	out, err := exec.CommandContext(ctx, tool, "-dc", src).Output()
-	if err != nil {
-		return fmt.Errorf("failed to decompress %s: %w", src, err)
-	}
-
-	if !bytes.HasPrefix(out, []byte("\x7fELF")) {
-		return fmt.Errorf("%s does not decompress to an ELF module", src)
-	}
-
-	return os.WriteFile(dst, out, 0o644)
 }
