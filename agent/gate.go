@@ -586,8 +586,11 @@ func (g *Gate) logDecision(rep *Report) {
 	g.Log.Verdict(rep.Decision.Decision == DecisionStateInvalid || rep.Decision.Decision == DecisionDeadline, "%s", line)
 }
 
+// writeReport writes the report as compact JSON (`jq .` lays it out): udevd
+// waits for the gate's exit, which waits for this, and indenting took three
+// times as long (BenchmarkWriteReport, README Performance).
 func (g *Gate) writeReport(rep *Report) {
-	data, err := json.MarshalIndent(rep, "", "  ")
+	data, err := json.Marshal(rep)
 	if err == nil {
 		tmp := filepath.Join(g.RunDir, reportName+".tmp")
 		if err = os.WriteFile(tmp, append(data, '\n'), 0o644); err == nil {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,4 +126,35 @@ func diskLetters(i int) string {
 	}
 
 	return diskLetters(i/26-1) + string(rune('a'+i%26))
+}
+
+// BenchmarkWriteReport is the report the gate writes between its release
+// and its exit, which udevd waits for: the uevents of n disks with Talos's
+// six partitions each, and a probe result per disk.
+func BenchmarkWriteReport(b *testing.B) {
+	for _, n := range []int{1, 256} {
+		b.Run(fmt.Sprintf("disks=%d", n), func(b *testing.B) {
+			rep := &Report{SchemaVersion: ReportSchemaVersion, Settings: DefaultSettings(), StateUeventMS: -1}
+			rep.Timeline = append(rep.Timeline, at0(0, megaraidBind(megaraid)))
+
+			for i := range n {
+				name := "sd" + diskLetters(i)
+				rep.Timeline = append(rep.Timeline, diskArrives(time.Duration(i)*time.Millisecond, megaraid, name)...)
+				rep.Timeline = append(rep.Timeline, TimedInput{AtMS: int64(i), Input: Input{Kind: InputProbe, Probe: &ProbeResult{Disk: name, AskedMS: int64(i)}}})
+			}
+
+			g := &Gate{RunDir: b.TempDir(), Log: NewLogger(io.Discard)}
+
+			for b.Loop() {
+				g.writeReport(rep)
+			}
+
+			info, err := os.Stat(filepath.Join(g.RunDir, reportName))
+			if err != nil {
+				b.Fatal(err)
+			}
+
+			b.ReportMetric(float64(info.Size()), "bytes")
+		})
+	}
 }
