@@ -3,11 +3,12 @@ package agent
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestApplyCmdline(t *testing.T) {
@@ -61,8 +62,8 @@ func TestApplyCmdline(t *testing.T) {
 			s := Settings{Deadline: Duration(DefaultDeadline)}
 			notes := ApplyCmdline(&s, tc.cmdline)
 
-			if !reflect.DeepEqual(s, tc.want) {
-				t.Fatalf("settings %+v, want %+v", s, tc.want)
+			if diff := cmp.Diff(tc.want, s); diff != "" {
+				t.Fatalf("settings (-want +got):\n%s", diff)
 			}
 
 			var warnings []string

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/raid-settle/raid-settle/e2e/internal/proto"
 )
 
@@ -95,8 +96,8 @@ func TestRows(t *testing.T) {
 		}
 
 		o := Outcome{Scenario: s, Result: tt.r, Failed: s.Failed(tt.r)}
-		if got := o.Row(); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("row:\n got %q\nwant %q", got, tt.want)
+		if diff := cmp.Diff(tt.want, o.Row()); diff != "" {
+			t.Errorf("row (-want +got):\n%s", diff)
 		}
 	}
 }

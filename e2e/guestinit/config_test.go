@@ -1,9 +1,10 @@
 package main
 
 import (
-	"reflect"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseCmdline(t *testing.T) {
@@ -36,8 +37,8 @@ func TestParseCmdline(t *testing.T) {
 			tt.want(&want)
 
 			got, warnings := parseCmdline(tt.cmdline)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("config = %+v, want %+v", got, want)
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(config{})); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
 			}
 
 			if len(warnings) != tt.warnings {

@@ -1,8 +1,9 @@
 package main
 
 import (
-	"reflect"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseUevent(t *testing.T) {
@@ -24,8 +25,12 @@ func TestParseUevent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := parseUevent([]byte(tt.raw))
-			if ok != tt.ok || (ok && !reflect.DeepEqual(got, tt.want)) {
-				t.Errorf("got %+v %t, want %+v %t", got, ok, tt.want, tt.ok)
+			if ok != tt.ok {
+				t.Fatalf("parsed: %t, want %t", ok, tt.ok)
+			}
+
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(uevent{})); ok && diff != "" {
+				t.Errorf("uevent (-want +got):\n%s", diff)
 			}
 		})
 	}

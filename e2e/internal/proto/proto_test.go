@@ -1,8 +1,9 @@
 package proto
 
 import (
-	"reflect"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -28,8 +29,12 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("Parse(%q) failed", line)
 			}
 
-			if rec.Kind != tt.kind || !reflect.DeepEqual(rec.Fields, tt.want) {
-				t.Fatalf("Parse(%q) = %+v, want kind %s fields %v", line, rec, tt.kind, tt.want)
+			if rec.Kind != tt.kind {
+				t.Errorf("Parse(%q): kind %s, want %s", line, rec.Kind, tt.kind)
+			}
+
+			if diff := cmp.Diff(tt.want, rec.Fields); diff != "" {
+				t.Errorf("Parse(%q): fields (-want +got):\n%s", line, diff)
 			}
 		})
 	}
