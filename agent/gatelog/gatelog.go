@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/raid-settle/raid-settle/blockdev"
@@ -50,7 +51,7 @@ func (l Started) String() string {
 		l.Version, l.Deadline, l.QuietWindow, l.BootPartition, l.Disabled, l.Evidence)
 }
 
-var startedPattern = regexp.MustCompile(`^(\S+) started: deadline (\S+), quiet window (.+?), boot partition (\S+), disabled (true|false)(?:, installed-node evidence (.+))?$`)
+var startedPattern = lazy(`^(\S+) started: deadline (\S+), quiet window (.+?), boot partition (\S+), disabled (true|false)(?:, installed-node evidence (.+))?$`)
 
 // Controller is a storage controller the gate found, or found bound to a
 // driver.
@@ -82,7 +83,7 @@ func (l Controller) String() string {
 		l.Address, l.Kind, l.Vendor, l.Device, driver, since(l.At), l.Quiet, l.MaxQuiet, l.WindowSource)
 }
 
-var controllerPattern = regexp.MustCompile(`^controller (\S+) (\S+) ([0-9a-fA-F]{4}):([0-9a-fA-F]{4}) \((.*?)\) at \+(\d+(?:\.\d+)?)s(?:, quiet window (\S+)\.\.(\S+) \((.*)\))?$`)
+var controllerPattern = lazy(`^controller (\S+) (\S+) ([0-9a-fA-F]{4}):([0-9a-fA-F]{4}) \((.*?)\) at \+(\d+(?:\.\d+)?)s(?:, quiet window (\S+)\.\.(\S+) \((.*)\))?$`)
 
 // ControllerRemoved is a storage controller that went away.
 type ControllerRemoved struct {
@@ -94,7 +95,7 @@ func (l ControllerRemoved) String() string {
 	return fmt.Sprintf("controller %s (%s) removed at %s", l.Address, l.Kind, since(l.At))
 }
 
-var controllerRemovedPattern = regexp.MustCompile(`^controller (\S+) \((\S*)\) removed at \+(\d+(?:\.\d+)?)s$`)
+var controllerRemovedPattern = lazy(`^controller (\S+) \((\S*)\) removed at \+(\d+(?:\.\d+)?)s$`)
 
 // Disk is a disk the gate found.
 type Disk struct {
@@ -117,7 +118,7 @@ func (l Disk) String() string {
 	return fmt.Sprintf("disk %s on %s at %s", l.Name, where, since(l.At))
 }
 
-var diskPattern = regexp.MustCompile(`^disk (\S+) on (?:no storage controller|(\S+) \((.*?)\)) at \+(\d+(?:\.\d+)?)s$`)
+var diskPattern = lazy(`^disk (\S+) on (?:no storage controller|(\S+) \((.*?)\)) at \+(\d+(?:\.\d+)?)s$`)
 
 // DiskRemoved is a disk that went away.
 type DiskRemoved struct {
@@ -129,7 +130,7 @@ func (l DiskRemoved) String() string {
 	return fmt.Sprintf("disk %s removed at %s", l.Name, since(l.At))
 }
 
-var diskRemovedPattern = regexp.MustCompile(`^disk (\S+) removed at \+(\d+(?:\.\d+)?)s$`)
+var diskRemovedPattern = lazy(`^disk (\S+) removed at \+(\d+(?:\.\d+)?)s$`)
 
 // DiskFailed is a disk the gate could not examine.
 type DiskFailed struct {
@@ -149,7 +150,7 @@ func (l DiskFailed) String() string {
 	return fmt.Sprintf("disk %s could not be examined (attempt %d of %d): %s", l.Name, l.Attempt, l.Attempts, l.Why)
 }
 
-var diskFailedPattern = regexp.MustCompile(`^disk (\S+) could not be examined(?:, (giving up) on it| \(attempt (\d+) of (\d+)\)): (.*)$`)
+var diskFailedPattern = lazy(`^disk (\S+) could not be examined(?:, (giving up) on it| \(attempt (\d+) of (\d+)\)): (.*)$`)
 
 // StatePartition is the first uevent of a partition named STATE.
 type StatePartition struct {
@@ -162,7 +163,7 @@ func (l StatePartition) String() string {
 	return fmt.Sprintf("partition %s named STATE appeared at %s", l.Partition, since(l.At))
 }
 
-var statePartitionPattern = regexp.MustCompile(`^partition (\S+) named STATE appeared at \+(\d+(?:\.\d+)?)s$`)
+var statePartitionPattern = lazy(`^partition (\S+) named STATE appeared at \+(\d+(?:\.\d+)?)s$`)
 
 // StateCheck is the verification of a partition named STATE.
 type StateCheck struct {
@@ -184,7 +185,7 @@ func (l StateCheck) String() string {
 	return s
 }
 
-var stateCheckPattern = regexp.MustCompile(`^STATE on (\S+) partition (\d+): (\S*) (\S+)(?: \((.*)\))?$`)
+var stateCheckPattern = lazy(`^STATE on (\S+) partition (\d+): (\S*) (\S+)(?: \((.*)\))?$`)
 
 // PartitionName is the kernel's name of the checked partition: sda5,
 // nvme0n1p5.
@@ -218,9 +219,9 @@ func (l Released) String() string {
 }
 
 var (
-	releasedPattern = regexp.MustCompile(`^released \((\S+)\) after (\d+(?:\.\d+)?)s(?:: (.*))?$`)
-	droppedPattern  = regexp.MustCompile(` \[(\d+) earlier line\(s\) held back by the kernel log's rate limit are in (\S+)\]$`)
-	stateAtPattern  = regexp.MustCompile(` \[STATE uevent at \+(\d+(?:\.\d+)?)s\]$`)
+	releasedPattern = lazy(`^released \((\S+)\) after (\d+(?:\.\d+)?)s(?:: (.*))?$`)
+	droppedPattern  = lazy(` \[(\d+) earlier line\(s\) held back by the kernel log's rate limit are in (\S+)\]$`)
+	stateAtPattern  = lazy(` \[STATE uevent at \+(\d+(?:\.\d+)?)s\]$`)
 )
 
 // Uevent is a uevent the gate received, logged in debug mode.
@@ -232,7 +233,7 @@ func (l Uevent) String() string {
 	return fmt.Sprintf("uevent %s %s %s %s", l.Action, l.Subsystem, l.DevType, l.DevPath)
 }
 
-var ueventPattern = regexp.MustCompile(`^uevent (\S+) (\S+) (\S*) (\S+)$`)
+var ueventPattern = lazy(`^uevent (\S+) (\S+) (\S*) (\S+)$`)
 
 // Misspelled is the warning about talos.devices.settle_time, which Talos
 // ignores.
@@ -245,7 +246,7 @@ func (l Misspelled) String() string {
 	return fmt.Sprintf("%s is misspelled and Talos ignores it: the argument is talos.device.settle_time (singular)", l.Arg)
 }
 
-var misspelledPattern = regexp.MustCompile(`^(talos\.devices\.settle_time\S*) is misspelled`)
+var misspelledPattern = lazy(`^(talos\.devices\.settle_time\S*) is misspelled`)
 
 // Parse reads one of the gate's lines, without Prefix. It returns nil for a
 // line it does not know, which is no error: the gate writes other lines,
@@ -285,7 +286,7 @@ func Find(logLine string) (text string, l Line, ok bool) {
 }
 
 func parseStarted(s string) Line {
-	m := startedPattern.FindStringSubmatch(s)
+	m := startedPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -294,7 +295,7 @@ func parseStarted(s string) Line {
 }
 
 func parseController(s string) Line {
-	m := controllerPattern.FindStringSubmatch(s)
+	m := controllerPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -311,7 +312,7 @@ func parseController(s string) Line {
 }
 
 func parseControllerRemoved(s string) Line {
-	m := controllerRemovedPattern.FindStringSubmatch(s)
+	m := controllerRemovedPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -320,7 +321,7 @@ func parseControllerRemoved(s string) Line {
 }
 
 func parseDisk(s string) Line {
-	m := diskPattern.FindStringSubmatch(s)
+	m := diskPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -329,7 +330,7 @@ func parseDisk(s string) Line {
 }
 
 func parseDiskRemoved(s string) Line {
-	m := diskRemovedPattern.FindStringSubmatch(s)
+	m := diskRemovedPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -338,7 +339,7 @@ func parseDiskRemoved(s string) Line {
 }
 
 func parseDiskFailed(s string) Line {
-	m := diskFailedPattern.FindStringSubmatch(s)
+	m := diskFailedPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -350,7 +351,7 @@ func parseDiskFailed(s string) Line {
 }
 
 func parseStatePartition(s string) Line {
-	m := statePartitionPattern.FindStringSubmatch(s)
+	m := statePartitionPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -359,7 +360,7 @@ func parseStatePartition(s string) Line {
 }
 
 func parseStateCheck(s string) Line {
-	m := stateCheckPattern.FindStringSubmatch(s)
+	m := stateCheckPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -378,7 +379,7 @@ func parseStateCheck(s string) Line {
 }
 
 func parseReleased(s string) Line {
-	m := releasedPattern.FindStringSubmatch(s)
+	m := releasedPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -386,13 +387,13 @@ func parseReleased(s string) Line {
 	l := Released{Decision: m[1], Held: seconds(m[2]), StateUevent: -1}
 	rest := m[3]
 
-	if d := droppedPattern.FindStringSubmatch(rest); d != nil {
+	if d := droppedPattern().FindStringSubmatch(rest); d != nil {
 		l.Dropped, _ = strconv.Atoi(d[1])
 		l.Report = d[2]
 		rest = rest[:len(rest)-len(d[0])]
 	}
 
-	if a := stateAtPattern.FindStringSubmatch(rest); a != nil {
+	if a := stateAtPattern().FindStringSubmatch(rest); a != nil {
 		l.StateUevent = seconds(a[1])
 		rest = rest[:len(rest)-len(a[0])]
 	}
@@ -403,7 +404,7 @@ func parseReleased(s string) Line {
 }
 
 func parseUevent(s string) Line {
-	m := ueventPattern.FindStringSubmatch(s)
+	m := ueventPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -412,12 +413,19 @@ func parseUevent(s string) Line {
 }
 
 func parseMisspelled(s string) Line {
-	m := misspelledPattern.FindStringSubmatch(s)
+	m := misspelledPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
 
 	return Misspelled{Arg: m[1]}
+}
+
+// lazy compiles expr on first use. The gate only formats lines: compiling
+// every pattern at start-up cost each of its processes 2 to 3 ms natively
+// (GODEBUG=inittrace=1), tens of milliseconds under TCG, on the boot's path.
+func lazy(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
 // since formats a time since the gate started as the lines show it.
