@@ -51,7 +51,7 @@ func (l Started) String() string {
 		l.Version, l.Deadline, l.QuietWindow, l.BootPartition, l.Disabled, l.Evidence)
 }
 
-var startedPattern = lazy(`^(\S+) started: deadline (\S+), quiet window (.+?), boot partition (\S+), disabled (true|false)(?:, installed-node evidence (.+))?$`)
+const startedExpr = `^(\S+) started: deadline (\S+), quiet window (.+?), boot partition (\S+), disabled (true|false)(?:, installed-node evidence (.+))?$`
 
 // Controller is a storage controller the gate found, or found bound to a
 // driver.
@@ -83,7 +83,7 @@ func (l Controller) String() string {
 		l.Address, l.Kind, l.Vendor, l.Device, driver, since(l.At), l.Quiet, l.MaxQuiet, l.WindowSource)
 }
 
-var controllerPattern = lazy(`^controller (\S+) (\S+) ([0-9a-fA-F]{4}):([0-9a-fA-F]{4}) \((.*?)\) at \+(\d+(?:\.\d+)?)s(?:, quiet window (\S+)\.\.(\S+) \((.*)\))?$`)
+const controllerExpr = `^controller (\S+) (\S+) ([0-9a-fA-F]{4}):([0-9a-fA-F]{4}) \((.*?)\) at \+(\d+(?:\.\d+)?)s(?:, quiet window (\S+)\.\.(\S+) \((.*)\))?$`
 
 // ControllerRemoved is a storage controller that went away.
 type ControllerRemoved struct {
@@ -95,7 +95,7 @@ func (l ControllerRemoved) String() string {
 	return fmt.Sprintf("controller %s (%s) removed at %s", l.Address, l.Kind, since(l.At))
 }
 
-var controllerRemovedPattern = lazy(`^controller (\S+) \((\S*)\) removed at \+(\d+(?:\.\d+)?)s$`)
+const controllerRemovedExpr = `^controller (\S+) \((\S*)\) removed at \+(\d+(?:\.\d+)?)s$`
 
 // Disk is a disk the gate found.
 type Disk struct {
@@ -118,7 +118,7 @@ func (l Disk) String() string {
 	return fmt.Sprintf("disk %s on %s at %s", l.Name, where, since(l.At))
 }
 
-var diskPattern = lazy(`^disk (\S+) on (?:no storage controller|(\S+) \((.*?)\)) at \+(\d+(?:\.\d+)?)s$`)
+const diskExpr = `^disk (\S+) on (?:no storage controller|(\S+) \((.*?)\)) at \+(\d+(?:\.\d+)?)s$`
 
 // DiskRemoved is a disk that went away.
 type DiskRemoved struct {
@@ -130,7 +130,7 @@ func (l DiskRemoved) String() string {
 	return fmt.Sprintf("disk %s removed at %s", l.Name, since(l.At))
 }
 
-var diskRemovedPattern = lazy(`^disk (\S+) removed at \+(\d+(?:\.\d+)?)s$`)
+const diskRemovedExpr = `^disk (\S+) removed at \+(\d+(?:\.\d+)?)s$`
 
 // DiskFailed is a disk the gate could not examine.
 type DiskFailed struct {
@@ -150,7 +150,7 @@ func (l DiskFailed) String() string {
 	return fmt.Sprintf("disk %s could not be examined (attempt %d of %d): %s", l.Name, l.Attempt, l.Attempts, l.Why)
 }
 
-var diskFailedPattern = lazy(`^disk (\S+) could not be examined(?:, (giving up) on it| \(attempt (\d+) of (\d+)\)): (.*)$`)
+const diskFailedExpr = `^disk (\S+) could not be examined(?:, (giving up) on it| \(attempt (\d+) of (\d+)\)): (.*)$`
 
 // StatePartition is the first uevent of a partition named STATE.
 type StatePartition struct {
@@ -163,7 +163,7 @@ func (l StatePartition) String() string {
 	return fmt.Sprintf("partition %s named STATE appeared at %s", l.Partition, since(l.At))
 }
 
-var statePartitionPattern = lazy(`^partition (\S+) named STATE appeared at \+(\d+(?:\.\d+)?)s$`)
+const statePartitionExpr = `^partition (\S+) named STATE appeared at \+(\d+(?:\.\d+)?)s$`
 
 // StateCheck is the verification of a partition named STATE.
 type StateCheck struct {
@@ -185,7 +185,7 @@ func (l StateCheck) String() string {
 	return s
 }
 
-var stateCheckPattern = lazy(`^STATE on (\S+) partition (\d+): (\S*) (\S+)(?: \((.*)\))?$`)
+const stateCheckExpr = `^STATE on (\S+) partition (\d+): (\S*) (\S+)(?: \((.*)\))?$`
 
 // PartitionName is the kernel's name of the checked partition: sda5,
 // nvme0n1p5.
@@ -218,10 +218,10 @@ func (l Released) String() string {
 	return s
 }
 
-var (
-	releasedPattern = lazy(`^released \((\S+)\) after (\d+(?:\.\d+)?)s(?:: (.*))?$`)
-	droppedPattern  = lazy(` \[(\d+) earlier line\(s\) held back by the kernel log's rate limit are in (\S+)\]$`)
-	stateAtPattern  = lazy(` \[STATE uevent at \+(\d+(?:\.\d+)?)s\]$`)
+const (
+	releasedExpr = `^released \((\S+)\) after (\d+(?:\.\d+)?)s(?:: (.*))?$`
+	droppedExpr  = ` \[(\d+) earlier line\(s\) held back by the kernel log's rate limit are in (\S+)\]$`
+	stateAtExpr  = ` \[STATE uevent at \+(\d+(?:\.\d+)?)s\]$`
 )
 
 // Uevent is a uevent the gate received, logged in debug mode.
@@ -233,7 +233,7 @@ func (l Uevent) String() string {
 	return fmt.Sprintf("uevent %s %s %s %s", l.Action, l.Subsystem, l.DevType, l.DevPath)
 }
 
-var ueventPattern = lazy(`^uevent (\S+) (\S+) (\S*) (\S+)$`)
+const ueventExpr = `^uevent (\S+) (\S+) (\S*) (\S+)$`
 
 // Misspelled is the warning about talos.devices.settle_time, which Talos
 // ignores.
@@ -246,13 +246,21 @@ func (l Misspelled) String() string {
 	return fmt.Sprintf("%s is misspelled and Talos ignores it: the argument is talos.device.settle_time (singular)", l.Arg)
 }
 
-var misspelledPattern = lazy(`^(talos\.devices\.settle_time\S*) is misspelled`)
+const misspelledExpr = `^(talos\.devices\.settle_time\S*) is misspelled`
 
 // Parse reads one of the gate's lines, without Prefix. It returns nil for a
 // line it does not know, which is no error: the gate writes other lines,
 // for people only.
 func Parse(s string) Line {
 	s = strings.TrimRight(s, "\r\n")
+
+	// Tried in order: the more specific patterns of a family come before
+	// the looser ones.
+	parsers := []func(string) Line{
+		parseStarted, parseController, parseControllerRemoved,
+		parseDiskFailed, parseDiskRemoved, parseDisk,
+		parseStatePartition, parseStateCheck, parseReleased, parseUevent, parseMisspelled,
+	}
 
 	for _, p := range parsers {
 		if l := p(s); l != nil {
@@ -261,14 +269,6 @@ func Parse(s string) Line {
 	}
 
 	return nil
-}
-
-// parsers are tried in order; the more specific patterns of a family come
-// before the looser ones.
-var parsers = []func(string) Line{
-	parseStarted, parseController, parseControllerRemoved,
-	parseDiskFailed, parseDiskRemoved, parseDisk,
-	parseStatePartition, parseStateCheck, parseReleased, parseUevent, parseMisspelled,
 }
 
 // Find returns the gate's line in a kernel log line of any capture (dmesg,
@@ -286,7 +286,7 @@ func Find(logLine string) (text string, l Line, ok bool) {
 }
 
 func parseStarted(s string) Line {
-	m := startedPattern().FindStringSubmatch(s)
+	m := match(startedExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -295,7 +295,7 @@ func parseStarted(s string) Line {
 }
 
 func parseController(s string) Line {
-	m := controllerPattern().FindStringSubmatch(s)
+	m := match(controllerExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -312,7 +312,7 @@ func parseController(s string) Line {
 }
 
 func parseControllerRemoved(s string) Line {
-	m := controllerRemovedPattern().FindStringSubmatch(s)
+	m := match(controllerRemovedExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -321,7 +321,7 @@ func parseControllerRemoved(s string) Line {
 }
 
 func parseDisk(s string) Line {
-	m := diskPattern().FindStringSubmatch(s)
+	m := match(diskExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -330,7 +330,7 @@ func parseDisk(s string) Line {
 }
 
 func parseDiskRemoved(s string) Line {
-	m := diskRemovedPattern().FindStringSubmatch(s)
+	m := match(diskRemovedExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -339,7 +339,7 @@ func parseDiskRemoved(s string) Line {
 }
 
 func parseDiskFailed(s string) Line {
-	m := diskFailedPattern().FindStringSubmatch(s)
+	m := match(diskFailedExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -351,7 +351,7 @@ func parseDiskFailed(s string) Line {
 }
 
 func parseStatePartition(s string) Line {
-	m := statePartitionPattern().FindStringSubmatch(s)
+	m := match(statePartitionExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -360,7 +360,7 @@ func parseStatePartition(s string) Line {
 }
 
 func parseStateCheck(s string) Line {
-	m := stateCheckPattern().FindStringSubmatch(s)
+	m := match(stateCheckExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -379,7 +379,7 @@ func parseStateCheck(s string) Line {
 }
 
 func parseReleased(s string) Line {
-	m := releasedPattern().FindStringSubmatch(s)
+	m := match(releasedExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -387,13 +387,13 @@ func parseReleased(s string) Line {
 	l := Released{Decision: m[1], Held: seconds(m[2]), StateUevent: -1}
 	rest := m[3]
 
-	if d := droppedPattern().FindStringSubmatch(rest); d != nil {
+	if d := match(droppedExpr, rest); d != nil {
 		l.Dropped, _ = strconv.Atoi(d[1])
 		l.Report = d[2]
 		rest = rest[:len(rest)-len(d[0])]
 	}
 
-	if a := stateAtPattern().FindStringSubmatch(rest); a != nil {
+	if a := match(stateAtExpr, rest); a != nil {
 		l.StateUevent = seconds(a[1])
 		rest = rest[:len(rest)-len(a[0])]
 	}
@@ -404,7 +404,7 @@ func parseReleased(s string) Line {
 }
 
 func parseUevent(s string) Line {
-	m := ueventPattern().FindStringSubmatch(s)
+	m := match(ueventExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -413,7 +413,7 @@ func parseUevent(s string) Line {
 }
 
 func parseMisspelled(s string) Line {
-	m := misspelledPattern().FindStringSubmatch(s)
+	m := match(misspelledExpr, s)
 	if m == nil {
 		return nil
 	}
@@ -421,12 +421,27 @@ func parseMisspelled(s string) Line {
 	return Misspelled{Arg: m[1]}
 }
 
-// lazy compiles expr on first use. The gate only formats lines: compiling
-// every pattern at start-up cost each of its processes 2 to 3 ms natively
-// (GODEBUG=inittrace=1), tens of milliseconds under TCG, on the boot's path.
-func lazy(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+// match returns the submatches of expr in s, nil for none. The patterns are
+// compiled on first use and only reachable from Parse: the gate, which only
+// formats lines, neither links regexp nor compiles them at start-up, which
+// cost each of its processes 1.8 to 3.0 ms natively (GODEBUG=inittrace=1),
+// tens of milliseconds under TCG, on the boot's path.
+func match(expr, s string) []string {
+	patternsMu.Lock()
+	re, ok := patterns[expr]
+	if !ok {
+		re = regexp.MustCompile(expr)
+		patterns[expr] = re
+	}
+	patternsMu.Unlock()
+
+	return re.FindStringSubmatch(s)
 }
+
+var (
+	patternsMu sync.Mutex
+	patterns   = map[string]*regexp.Regexp{}
+)
 
 // since formats a time since the gate started as the lines show it.
 func since(d time.Duration) string { return fmt.Sprintf("+%.1fs", d.Seconds()) }
