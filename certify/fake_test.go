@@ -15,22 +15,13 @@ import (
 	"github.com/raid-settle/raid-settle/udev"
 )
 
-// buildTree builds the fake sysfs and procfs described by testdata/NAME
-// (format in testdata/sysfs-perc.txt) under a new temporary directory and
-// returns the roots of both. extra entries, in the same format, come after
-// the file's and replace files of the same name.
+// buildTree builds the fake sysfs and procfs described by testdata/NAME,
+// followed by the extra entries (see fstree.Build), and returns the roots
+// of both.
 func buildTree(t testing.TB, name string, extra ...string) (sysRoot, procRoot string) {
 	t.Helper()
 
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	root := t.TempDir()
-	if err := fstree.Write(root, string(data)+"\n"+strings.Join(extra, "\n")+"\n"); err != nil {
-		t.Fatalf("testdata/%s: %v", name, err)
-	}
+	root := fstree.Build(t, filepath.Join("testdata", name), extra...)
 
 	return filepath.Join(root, "sys"), filepath.Join(root, "proc")
 }

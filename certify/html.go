@@ -15,18 +15,23 @@ var reportTemplate string
 
 var reportTmpl = template.Must(template.New("report").Parse(reportTemplate))
 
+// kv is a labelled value with a note: a row of the identity table, or a
+// legend entry (the note is then the colour).
 type kv struct{ Key, Value, Note string }
 
+// deviceRow is a disk in the device table.
 type deviceRow struct {
 	ID, Names, PartName, Color          string
 	Seen, Min, Median, P99, Max, Missed string
 	Bad                                 bool
 }
 
+// statRow is a Summary in the statistics table.
 type statRow struct {
 	Name, N, Min, Median, P99, Max, What string
 }
 
+// cycleRow is a cycle in the cycle table.
 type cycleRow struct {
 	Index                                 int
 	Source, Reference, Decision, First    string
@@ -34,6 +39,7 @@ type cycleRow struct {
 	Bad                                   bool
 }
 
+// controllerView is what the template shows of one controller.
 type controllerView struct {
 	Anchor, Title, Subtitle string
 	Verdict, VerdictClass   string
@@ -51,6 +57,7 @@ type controllerView struct {
 	HasArrivals             bool
 }
 
+// reportView is what the template shows: the whole report.
 type reportView struct {
 	Title, Generated, Source string
 	// Verdict is the run's verdict, for the badge; VerdictBad marks one
@@ -95,6 +102,7 @@ func (res *Results) WriteHTML(w io.Writer) error {
 	return reportTmpl.Execute(w, v)
 }
 
+// sourceLine says what the results were measured from.
 func (res *Results) sourceLine() string {
 	switch res.Source {
 	case SourceLive:
@@ -110,6 +118,7 @@ func (res *Results) sourceLine() string {
 	return fmt.Sprintf("%d cycle(s)", res.Cycles)
 }
 
+// baseNames returns the last element of each path.
 func baseNames(files []string) []string {
 	out := make([]string, len(files))
 	for i, f := range files {
@@ -119,10 +128,12 @@ func baseNames(files []string) []string {
 	return out
 }
 
+// controllerView lays out one controller's section of the report: its
+// identity, and, when a disk arrived in some cycle, its charts and tables
+// and the profile derived for it.
 func (res *Results) controllerView(c ControllerResult) controllerView {
 	id := c.Identity
 	colors := deviceColors(c)
-	s := c.Stats
 
 	v := controllerView{
 		ID:          id,
@@ -131,22 +142,53 @@ func (res *Results) controllerView(c ControllerResult) controllerView {
 		Subtitle:    subtitle(id),
 		Notes:       c.Notes,
 		NoProfile:   c.NoProfile,
-		HasArrivals: s.DiskDelay.N > 0,
+		HasArrivals: c.Stats.DiskDelay.N > 0,
+		Identity:    res.identityRows(id),
+		Timeline:    timelineSVG(c, colors),
 	}
+	v.Verdict, v.VerdictClass = controllerVerdict(c)
+
+	if !v.HasArrivals {
+		return v
+	}
+
+	v.Histogram = histogramSVG(c, colors)
+	v.Legend = legend(c, colors)
+	v.Devices = diskRows(c, colors)
+	v.Stats = statRows(c.Stats)
+	v.Cycles = cycleRows(c.Cycles)
+
+	for i := range res.Profiles {
+		if res.Profiles[i].File == c.ProfileFile {
+			v.setProfile(&res.Profiles[i])
+		}
+	}
+
+	return v
+}
+
+// controllerVerdict sums up how c's cycles went, and the badge's class:
+// ok, warn or bad.
+func controllerVerdict(c ControllerResult) (verdict, class string) {
+	s := c.Stats
 
 	switch {
 	case s.Cycles == 0:
-		v.Verdict, v.VerdictClass = "no cycle", "warn"
+		return "no cycle", "warn"
 	case len(c.Devices) == 0:
-		v.Verdict, v.VerdictClass = "no disk in any cycle", "warn"
+		return "no disk in any cycle", "warn"
 	case s.Failed > 0:
-		v.Verdict, v.VerdictClass = fmt.Sprintf("%d of %d cycles lost a device", s.Failed, s.Cycles), "bad"
+		return fmt.Sprintf("%d of %d cycles lost a device", s.Failed, s.Cycles), "bad"
 	case s.Complete < s.Cycles:
-		v.Verdict, v.VerdictClass = fmt.Sprintf("%d of %d cycles complete, none lost a device", s.Complete, s.Cycles), "warn"
-	default:
-		v.Verdict, v.VerdictClass = fmt.Sprintf("all %d cycles complete", s.Cycles), "ok"
+		return fmt.Sprintf("%d of %d cycles complete, none lost a device", s.Complete, s.Cycles), "warn"
 	}
 
+	return fmt.Sprintf("all %d cycles complete", s.Cycles), "ok"
+}
+
+// identityRows are the identity table: what is known of the controller,
+// and where each value came from or why it is missing.
+func (res *Results) identityRows(id Identity) []kv {
 	firmware, firmwareNote := id.Firmware, id.FirmwareFrom
 	if firmware == "" {
 		firmware = "not exposed"
@@ -169,7 +211,7 @@ func (res *Results) controllerView(c ControllerResult) controllerView {
 		}
 	}
 
-	v.Identity = []kv{
+	rows := []kv{
 		{"PCI address", id.Address, id.DevPath},
 		{"vendor:device", id.PCIID, ""},
 		{"subsystem", orDash(id.SubsystemID), "subsystem vendor:device"},
@@ -181,54 +223,41 @@ func (res *Results) controllerView(c ControllerResult) controllerView {
 	}
 
 	if len(id.Hosts) > 0 {
-		v.Identity = append(v.Identity, kv{"SCSI hosts", strings.Join(id.Hosts, ", "), "before the first cycle"})
+		rows = append(rows, kv{"SCSI hosts", strings.Join(id.Hosts, ", "), "before the first cycle"})
 	}
 
 	if id.Kernel != "" {
-		v.Identity = append(v.Identity, kv{"kernel", id.Kernel, ""})
+		rows = append(rows, kv{"kernel", id.Kernel, ""})
 	}
 
 	if len(id.Cmdline) > 0 {
-		v.Identity = append(v.Identity, kv{"kernel arguments", strings.Join(id.Cmdline, " "), "those concerning the driver, SCSI scanning or raid-settle"})
+		rows = append(rows, kv{"kernel arguments", strings.Join(id.Cmdline, " "), "those concerning the driver, SCSI scanning or raid-settle"})
 	}
 
-	v.Identity = append(v.Identity, kv{"measured by", res.sourceLine(), ""})
+	return append(rows, kv{"measured by", res.sourceLine(), ""})
+}
 
-	if !v.HasArrivals {
-		v.Timeline = timelineSVG(c, colors)
+// legend names each disk of c with its kernel names and its colour.
+func legend(c ControllerResult, colors map[string]string) []kv {
+	var rows []kv
 
-		return v
+	for _, d := range c.Devices {
+		if d.Type == TypeDisk {
+			rows = append(rows, kv{d.ID, strings.Join(d.Names, ", "), colors[d.ID]})
+		}
 	}
 
-	v.Timeline = timelineSVG(c, colors)
-	v.Histogram = histogramSVG(c, colors)
+	return rows
+}
+
+// diskRows are the device table: one row per disk of c, its partitions
+// counted in it.
+func diskRows(c ControllerResult, colors map[string]string) []deviceRow {
+	var rows []deviceRow
 
 	for _, d := range c.Devices {
 		if d.Type != TypeDisk {
 			continue
-		}
-
-		v.Legend = append(v.Legend, kv{d.ID, strings.Join(d.Names, ", "), colors[d.ID]})
-
-		parts := 0
-		state := ""
-
-		for _, p := range c.Devices {
-			if p.Type == TypePartition && diskOf(p.ID) == d.ID {
-				parts++
-
-				if p.PartName == "STATE" {
-					state = "STATE"
-				}
-			}
-		}
-
-		partText := ""
-		if parts > 0 {
-			partText = fmt.Sprintf("%d partition(s)", parts)
-			if state != "" {
-				partText += ", STATE"
-			}
 		}
 
 		missed := "—"
@@ -240,88 +269,122 @@ func (res *Results) controllerView(c ControllerResult) controllerView {
 			missed += " (unobserved " + cycleList(d.UnobservedIn) + ")"
 		}
 
-		v.Devices = append(v.Devices, deviceRow{
-			ID: d.ID, Names: strings.Join(d.Names, ", "), PartName: partText, Color: colors[d.ID],
-			Seen: fmt.Sprintf("%d/%d", d.Seen, s.Cycles), Min: FormatMS(d.Delay.Min), Median: FormatMS(d.Delay.Median),
+		rows = append(rows, deviceRow{
+			ID: d.ID, Names: strings.Join(d.Names, ", "), PartName: partitionsOf(c.Devices, d.ID), Color: colors[d.ID],
+			Seen: fmt.Sprintf("%d/%d", d.Seen, c.Stats.Cycles), Min: FormatMS(d.Delay.Min), Median: FormatMS(d.Delay.Median),
 			P99: FormatMS(d.Delay.P99), Max: FormatMS(d.Delay.Max), Missed: missed, Bad: len(d.MissingIn) > 0,
 		})
 	}
 
-	stat := func(name string, sm Summary, what string) {
-		if sm.N == 0 {
-			return
-		}
+	return rows
+}
 
-		v.Stats = append(v.Stats, statRow{name, fmt.Sprint(sm.N), FormatMS(sm.Min), FormatMS(sm.Median), FormatMS(sm.P99), FormatMS(sm.Max), what})
+// partitionsOf says how many partitions of devices are on the disk, and
+// whether STATE is one: "6 partition(s), STATE"; "" for none.
+func partitionsOf(devices []DeviceResult, disk string) string {
+	parts, state := 0, false
+
+	for _, p := range devices {
+		if p.Type == TypePartition && diskOf(p.ID) == disk {
+			parts++
+			state = state || p.PartName == "STATE"
+		}
 	}
 
-	stat("first disk", s.FirstDisk, "per cycle")
-	stat("last arrival", s.LastArrival, "per cycle, disks and partitions: the bound's input")
-	stat("disk delay", s.DiskDelay, "every disk")
-	stat("partition delay", s.PartitionDelay, "every partition")
-	stat("gap", s.Gap, "between consecutive arrivals, partitions included, from the first disk on: the quiet window's input")
-	stat("disk gap", s.DiskGap, "before each disk but a cycle's first, from the arrival before it")
+	switch {
+	case parts == 0:
+		return ""
+	case state:
+		return fmt.Sprintf("%d partition(s), STATE", parts)
+	}
 
-	for _, cy := range c.Cycles {
-		row := cycleRow{Index: cy.Index, Source: cy.Source, Reference: string(cy.Reference), Decision: orDash(cy.Decision), Watched: FormatMS(cy.ObservedMS)}
+	return fmt.Sprintf("%d partition(s)", parts)
+}
 
-		first, last := int64(-1), int64(-1)
-		disks := 0
+// statRows are the statistics table, leaving out those with no sample.
+func statRows(s Stats) []statRow {
+	var rows []statRow
 
-		for _, a := range cy.Arrivals {
-			if a.Type == TypeDisk {
-				disks++
+	for _, st := range []struct {
+		name string
+		sum  Summary
+		what string
+	}{
+		{"first disk", s.FirstDisk, "per cycle"},
+		{"last arrival", s.LastArrival, "per cycle, disks and partitions: the bound's input"},
+		{"disk delay", s.DiskDelay, "every disk"},
+		{"partition delay", s.PartitionDelay, "every partition"},
+		{"gap", s.Gap, "between consecutive arrivals, partitions included, from the first disk on: the quiet window's input"},
+		{"disk gap", s.DiskGap, "before each disk but a cycle's first, from the arrival before it"},
+	} {
+		if st.sum.N > 0 {
+			rows = append(rows, statRow{st.name, fmt.Sprint(st.sum.N), FormatMS(st.sum.Min), FormatMS(st.sum.Median), FormatMS(st.sum.P99), FormatMS(st.sum.Max), st.what})
+		}
+	}
 
-				if first < 0 || a.AtMS < first {
-					first = a.AtMS
-				}
+	return rows
+}
+
+// cycleRows are the cycle table, a row per cycle.
+func cycleRows(cycles []Cycle) []cycleRow {
+	var rows []cycleRow
+
+	for _, cy := range cycles {
+		rows = append(rows, cycleRowOf(cy))
+	}
+
+	return rows
+}
+
+// cycleRowOf sums up a cycle: when its first disk and last device came,
+// what arrived and what is missing.
+func cycleRowOf(cy Cycle) cycleRow {
+	first, last := int64(-1), int64(-1)
+	disks := 0
+
+	for _, a := range cy.Arrivals {
+		if a.Type == TypeDisk {
+			disks++
+
+			if first < 0 || a.AtMS < first {
+				first = a.AtMS
 			}
-
-			last = max(last, a.AtMS)
 		}
 
-		row.First, row.Last = "—", "—"
-		if first >= 0 {
-			row.First = FormatMS(first)
-		}
-
-		if last >= 0 {
-			row.Last = FormatMS(last)
-		}
-
-		row.Arrived = fmt.Sprintf("%d disk(s), %d partition(s)", disks, len(cy.Arrivals)-disks)
-		row.Missing = orDash(strings.Join(collapseMissing(cy.Missing), ", "))
-		row.Bad = len(cy.Missing) > 0
-
-		var notes []string
-		if cy.TimedOut {
-			notes = append(notes, "timed out")
-		}
-
-		if len(cy.Unobserved) > 0 {
-			notes = append(notes, fmt.Sprintf("%d unobserved", len(cy.Unobserved)))
-		}
-
-		if cy.Error != "" {
-			notes = append(notes, cy.Error)
-		}
-
-		row.Note = strings.Join(notes, "; ")
-		v.Cycles = append(v.Cycles, row)
+		last = max(last, a.AtMS)
 	}
 
-	for i := range res.Profiles {
-		if res.Profiles[i].File == c.ProfileFile {
-			v.Profile = &res.Profiles[i]
-
-			p := res.Profiles[i].Profile
-			data, _ := json.MarshalIndent(p, "", "  ")
-			v.ProfileJSON = string(data)
-			v.Quiet, v.MaxQuiet, v.Factor = p.Quiet.String(), p.MaxQuiet.String(), fmt.Sprintf("%g", p.GapFactor)
-		}
+	var notes []string
+	if cy.TimedOut {
+		notes = append(notes, "timed out")
 	}
 
-	return v
+	if len(cy.Unobserved) > 0 {
+		notes = append(notes, fmt.Sprintf("%d unobserved", len(cy.Unobserved)))
+	}
+
+	if cy.Error != "" {
+		notes = append(notes, cy.Error)
+	}
+
+	return cycleRow{
+		Index: cy.Index, Source: cy.Source, Reference: string(cy.Reference), Decision: orDash(cy.Decision),
+		First: msOrDash(first), Last: msOrDash(last), Watched: FormatMS(cy.ObservedMS),
+		Arrived: fmt.Sprintf("%d disk(s), %d partition(s)", disks, len(cy.Arrivals)-disks),
+		Missing: orDash(strings.Join(collapseMissing(cy.Missing), ", ")),
+		Note:    strings.Join(notes, "; "),
+		Bad:     len(cy.Missing) > 0,
+	}
+}
+
+// setProfile shows the profile written for the controller.
+func (v *controllerView) setProfile(pf *ProfileFile) {
+	p := pf.Profile
+	data, _ := json.MarshalIndent(p, "", "  ")
+
+	v.Profile = pf
+	v.ProfileJSON = string(data)
+	v.Quiet, v.MaxQuiet, v.Factor = p.Quiet.String(), p.MaxQuiet.String(), fmt.Sprintf("%g", p.GapFactor)
 }
 
 // collapseMissing folds the partitions of a missing disk into it:
@@ -350,6 +413,7 @@ func collapseMissing(ids []string) []string {
 	return out
 }
 
+// subtitle describes the controller under its section's title.
 func subtitle(id Identity) string {
 	s := fmt.Sprintf("%s controller, PCI %s", orNone(id.Kind), id.PCIID)
 	if id.SubsystemID != "" {
@@ -367,6 +431,7 @@ func subtitle(id Identity) string {
 	return s
 }
 
+// moduleNote names the driver's module when its name differs.
 func moduleNote(id Identity) string {
 	if id.Module != "" && id.Module != id.Driver {
 		return "module " + id.Module
@@ -375,6 +440,17 @@ func moduleNote(id Identity) string {
 	return ""
 }
 
+// msOrDash writes milliseconds for people, or "—" for a negative value
+// (none).
+func msOrDash(v int64) string {
+	if v < 0 {
+		return "—"
+	}
+
+	return FormatMS(v)
+}
+
+// orDash returns s, or "—" for "".
 func orDash(s string) string {
 	if s == "" {
 		return "—"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"time"
 
@@ -126,17 +125,8 @@ func (c *Cycler) Run(ctx context.Context) (tl *Timelines, info *LiveInfo, err er
 		return nil, nil, err
 	}
 
-	switch c.Method {
-	case MethodUnbind:
-		if t.ctl.Driver == "" {
-			return nil, nil, fmt.Errorf("%s is bound to no driver: nothing to unbind", t.ctl.Address)
-		}
-	case MethodRescan:
-		if len(t.hosts) == 0 {
-			return nil, nil, fmt.Errorf("%s (%s) has no SCSI host to rescan: use --method unbind", t.ctl.Address, orNone(t.ctl.Driver))
-		}
-	default:
-		return nil, nil, fmt.Errorf("unknown method %q: unbind or rescan", c.Method)
+	if err := c.checkMethod(t); err != nil {
+		return nil, nil, err
 	}
 
 	info = &LiveInfo{
@@ -144,21 +134,8 @@ func (c *Cycler) Run(ctx context.Context) (tl *Timelines, info *LiveInfo, err er
 		Timeout: agent.Duration(c.Timeout), Linger: agent.Duration(c.Linger), Pause: agent.Duration(c.Pause),
 	}
 
-	hazards, err := CheckSafety(c.SysRoot, c.ProcRoot, t.blocks)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot tell whether %s is safe to cycle: %w", t.ctl.Address, err)
-	}
-
-	if len(hazards) > 0 {
-		if !c.Force {
-			return nil, nil, &RefusedError{Address: t.ctl.Address, Driver: t.ctl.Driver, Hazards: hazards}
-		}
-
-		info.Forced = hazards
-
-		for _, h := range hazards {
-			fmt.Fprintf(c.Log, "raid-settle certify: --force: cycling although %s\n", h)
-		}
+	if info.Forced, err = c.checkSafety(t); err != nil {
+		return nil, nil, err
 	}
 
 	mon, err := c.OpenMonitor()
@@ -166,15 +143,7 @@ func (c *Cycler) Run(ctx context.Context) (tl *Timelines, info *LiveInfo, err er
 		return nil, nil, fmt.Errorf("live cycling listens to uevents: %w", err)
 	}
 
-	// The monitor outlives ctx: restoring the controller is recorded too.
-	monCtx, stopMonitor := context.WithCancel(context.Background())
-	events := make(chan udev.Event, 4096)
-
-	go func() {
-		if err := mon.Run(monCtx, events); err != nil && monCtx.Err() == nil {
-			fmt.Fprintf(c.Log, "raid-settle certify: uevent monitor stopped: %v\n", err)
-		}
-	}()
+	events, stopMonitor := c.listen(mon)
 
 	defer func() {
 		if rerr := c.restore(t); rerr != nil {
@@ -187,8 +156,76 @@ func (c *Cycler) Run(ctx context.Context) (tl *Timelines, info *LiveInfo, err er
 		mon.Close()
 	}()
 
+	tl, err = c.cycles(ctx, t, events)
+	info.Interrupted = errors.Is(err, ErrInterrupted)
+
+	return tl, info, err
+}
+
+// checkMethod tells why the method cannot re-enumerate t, if it cannot.
+func (c *Cycler) checkMethod(t *target) error {
+	switch c.Method {
+	case MethodUnbind:
+		if t.ctl.Driver == "" {
+			return fmt.Errorf("%s is bound to no driver: nothing to unbind", t.ctl.Address)
+		}
+	case MethodRescan:
+		if len(t.hosts) == 0 {
+			return fmt.Errorf("%s (%s) has no SCSI host to rescan: use --method unbind", t.ctl.Address, orNone(t.ctl.Driver))
+		}
+	default:
+		return fmt.Errorf("unknown method %q: unbind or rescan", c.Method)
+	}
+
+	return nil
+}
+
+// checkSafety refuses t when cycling it would pull something from under
+// the running system, unless Force is set; it returns the hazards Force
+// overrode.
+func (c *Cycler) checkSafety(t *target) (forced []Hazard, err error) {
+	hazards, err := CheckSafety(c.SysRoot, c.ProcRoot, t.blocks)
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell whether %s is safe to cycle: %w", t.ctl.Address, err)
+	}
+
+	if len(hazards) == 0 {
+		return nil, nil
+	}
+
+	if !c.Force {
+		return nil, &RefusedError{Address: t.ctl.Address, Driver: t.ctl.Driver, Hazards: hazards}
+	}
+
+	for _, h := range hazards {
+		fmt.Fprintf(c.Log, "raid-settle certify: --force: cycling although %s\n", h)
+	}
+
+	return hazards, nil
+}
+
+// listen runs mon until stop is called, and returns the channel it sends
+// the uevents on. The monitor outlives the run's context: restoring the
+// controller is recorded too.
+func (c *Cycler) listen(mon EventSource) (events <-chan udev.Event, stop func()) {
+	ctx, stop := context.WithCancel(context.Background())
+	ch := make(chan udev.Event, 4096)
+
+	go func() {
+		if err := mon.Run(ctx, ch); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(c.Log, "raid-settle certify: uevent monitor stopped: %v\n", err)
+		}
+	}()
+
+	return ch, stop
+}
+
+// cycles runs the cycles one after another, Pause apart, until every one
+// is done, one fails to re-enumerate the controller, or ctx ends (the
+// error then wraps ErrInterrupted).
+func (c *Cycler) cycles(ctx context.Context, t *target, events <-chan udev.Event) (*Timelines, error) {
 	ct := &ControllerTimeline{Identity: t.identity, Expected: t.expected}
-	tl = &Timelines{Source: SourceLive, Controllers: []*ControllerTimeline{ct}}
+	tl := &Timelines{Source: SourceLive, Controllers: []*ControllerTimeline{ct}}
 
 	c.Progress.Begin(t, c)
 
@@ -208,19 +245,17 @@ func (c *Cycler) Run(ctx context.Context) (tl *Timelines, info *LiveInfo, err er
 		c.Progress.CycleDone(cycle, t)
 
 		if err != nil {
-			return tl, info, err
+			return tl, err
 		}
 	}
 
 	c.Progress.End()
 
 	if ctx.Err() != nil {
-		info.Interrupted = true
-
-		return tl, info, fmt.Errorf("%w after %d of %d cycles; %s is bound", ErrInterrupted, tl.Cycles, c.Cycles, t.ctl.Address)
+		return tl, fmt.Errorf("%w after %d of %d cycles; %s is bound", ErrInterrupted, tl.Cycles, c.Cycles, t.ctl.Address)
 	}
 
-	return tl, info, nil
+	return tl, nil
 }
 
 // cycle runs one re-enumeration and records it until every expected device
@@ -228,61 +263,20 @@ func (c *Cycler) Run(ctx context.Context) (tl *Timelines, info *LiveInfo, err er
 // controller could not be re-enumerated: the run stops.
 func (c *Cycler) cycle(ctx context.Context, t *target, index int, events <-chan udev.Event) (Cycle, error) {
 	// Events still queued belong to the previous cycle's tail.
-	drain(events)
+	drain(events, nil)
 
-	hostBase := -1
-	if c.Method == MethodRescan {
-		hostBase = math.MaxInt
-
-		for _, h := range t.hosts {
-			n, _ := hostNumber(h)
-			hostBase = min(hostBase, n)
-		}
-	}
-
-	rec := newRecorder(t.ctl, t.expected, index, hostBase)
-	rec.serial = func(devpath string) string { return readAttr(filepath.Join(c.SysRoot, devpath, "device/wwid")) }
-
-	pump := func() {
-		for {
-			select {
-			case ev, ok := <-events:
-				if !ok {
-					return
-				}
-
-				rec.Add(ev)
-			default:
-				return
-			}
-		}
-	}
+	rec := c.startRecorder(t, index)
 
 	// Take the controller's devices away.
 	c.Progress.Phase(index, "removing")
 
 	start := c.Now()
+	err := c.remove(t)
 
-	var err error
-
-	switch c.Method {
-	case MethodUnbind:
-		err = c.Write(filepath.Join(c.SysRoot, "bus/pci/drivers", t.ctl.Driver, "unbind"), []byte(t.ctl.Address))
-	case MethodRescan:
-		for _, dev := range t.scsiDevices {
-			if e := c.Write(filepath.Join(c.SysRoot, "bus/scsi/devices", dev, "delete"), []byte("1")); e != nil && !isMissing(e) {
-				err = errors.Join(err, e)
-			}
-		}
-	}
-
-	pump()
+	drain(events, rec)
 
 	if err != nil {
-		cycle := rec.Finish(c.Now(), false)
-		cycle.Error = err.Error()
-
-		return cycle, fmt.Errorf("failed to remove %s's devices: %w", t.ctl.Address, err)
+		return c.failed(rec, err), fmt.Errorf("failed to remove %s's devices: %w", t.ctl.Address, err)
 	}
 
 	// Bring them back. This runs even when ctx has ended meanwhile: it is
@@ -290,31 +284,96 @@ func (c *Cycler) cycle(ctx context.Context, t *target, index int, events <-chan 
 	c.Progress.Phase(index, "re-enumerating")
 
 	ref := c.Now()
-
-	switch c.Method {
-	case MethodUnbind:
-		rec.SetReference(ref, RefBindWrite)
-		err = c.Write(filepath.Join(c.SysRoot, "bus/pci/drivers", t.ctl.Driver, "bind"), []byte(t.ctl.Address))
-	case MethodRescan:
-		rec.SetReference(ref, RefScanWrite)
-
-		for _, h := range t.hosts {
-			if e := c.Write(filepath.Join(c.SysRoot, "class/scsi_host", h, "scan"), []byte("- - -")); e != nil {
-				err = errors.Join(err, e)
-			}
-		}
-	}
+	rec.SetReference(ref, c.Method.reference())
+	err = c.reenumerate(t)
 
 	rec.cycle.UnbindMS = ms(ref.Sub(start))
 	rec.cycle.ActionMS = ms(c.Now().Sub(ref))
 
 	if err != nil {
-		cycle := rec.Finish(c.Now(), false)
-		cycle.Error = err.Error()
-
-		return cycle, fmt.Errorf("failed to re-enumerate %s: %w", t.ctl.Address, err)
+		return c.failed(rec, err), fmt.Errorf("failed to re-enumerate %s: %w", t.ctl.Address, err)
 	}
 
+	return c.await(ctx, rec, index, ref, events), nil
+}
+
+// startRecorder starts recording cycle index of t. A rescan keeps the SCSI
+// hosts, so device ids count from the lowest of them; a rebind makes new
+// hosts, which the recorder finds as they come.
+func (c *Cycler) startRecorder(t *target, index int) *recorder {
+	hostBase := -1
+	if c.Method == MethodRescan {
+		hostBase = lowestHost(hostNumbersOf(t.hosts))
+	}
+
+	rec := newRecorder(t.ctl, t.expected, index, hostBase)
+	rec.serial = func(devpath string) string { return readAttr(filepath.Join(c.SysRoot, devpath, "device/wwid")) }
+
+	return rec
+}
+
+// remove takes t's devices away: it unbinds the driver, or deletes the SCSI
+// devices (one already gone is no error).
+func (c *Cycler) remove(t *target) error {
+	switch c.Method {
+	case MethodUnbind:
+		return c.Write(c.driverFile(t, "unbind"), []byte(t.ctl.Address))
+	case MethodRescan:
+		var err error
+
+		for _, dev := range t.scsiDevices {
+			if e := c.Write(filepath.Join(c.SysRoot, "bus/scsi/devices", dev, "delete"), []byte("1")); e != nil && !isMissing(e) {
+				err = errors.Join(err, e)
+			}
+		}
+
+		return err
+	}
+
+	return nil
+}
+
+// reenumerate brings t's devices back: it binds the driver, or scans every
+// SCSI host.
+func (c *Cycler) reenumerate(t *target) error {
+	switch c.Method {
+	case MethodUnbind:
+		return c.Write(c.driverFile(t, "bind"), []byte(t.ctl.Address))
+	case MethodRescan:
+		var err error
+
+		for _, h := range t.hosts {
+			if e := c.Write(c.scanFile(h), []byte(scanEverything)); e != nil {
+				err = errors.Join(err, e)
+			}
+		}
+
+		return err
+	}
+
+	return nil
+}
+
+// reference is what the cycles of method m are timed from.
+func (m Method) reference() Reference {
+	if m == MethodRescan {
+		return RefScanWrite
+	}
+
+	return RefBindWrite
+}
+
+// failed closes a cycle that err cut short.
+func (c *Cycler) failed(rec *recorder, err error) Cycle {
+	cycle := rec.Finish(c.Now(), false)
+	cycle.Error = err.Error()
+
+	return cycle
+}
+
+// await records the devices coming back, from ref on, until every expected
+// one is back and Linger has passed, the Timeout, or ctx ends.
+func (c *Cycler) await(ctx context.Context, rec *recorder, index int, ref time.Time, events <-chan udev.Event) Cycle {
 	deadline := ref.Add(c.Timeout)
 
 	for {
@@ -324,7 +383,7 @@ func (c *Cycler) cycle(ctx context.Context, t *target, index int, events <-chan 
 		if rec.Complete() {
 			until := rec.LastArrival().Add(c.Linger)
 			if !now.Before(until) {
-				return rec.Finish(now, false), nil
+				return rec.Finish(now, false)
 			}
 
 			if until.Before(wake) {
@@ -333,14 +392,11 @@ func (c *Cycler) cycle(ctx context.Context, t *target, index int, events <-chan 
 		}
 
 		if !now.Before(deadline) {
-			cycle := rec.Finish(now, true)
-
-			return cycle, nil
+			return rec.Finish(now, true)
 		}
 
 		// Refresh the progress line now and then.
-		wait := min(wake.Sub(now), 250*time.Millisecond)
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(min(wake.Sub(now), 250*time.Millisecond))
 
 		select {
 		case ev, ok := <-events:
@@ -354,17 +410,9 @@ func (c *Cycler) cycle(ctx context.Context, t *target, index int, events <-chan 
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			pump()
+			drain(events, rec)
 
-			// Stopped watching early: what has not come back yet is
-			// unobserved, not lost (see Analyze).
-			cycle := rec.Finish(c.Now(), false)
-			if !rec.Complete() {
-				cycle.Partial = true
-				cycle.Error = "interrupted before every device was back"
-			}
-
-			return cycle, nil
+			return c.interrupted(rec)
 		}
 
 		timer.Stop()
@@ -372,6 +420,18 @@ func (c *Cycler) cycle(ctx context.Context, t *target, index int, events <-chan 
 		disks, wantDisks, parts, wantParts := rec.Counts()
 		c.Progress.Waiting(index, disks, wantDisks, parts, wantParts, c.Now().Sub(ref))
 	}
+}
+
+// interrupted closes a cycle whose watch ctx ended early: what has not come
+// back yet is unobserved, not lost (see Analyze).
+func (c *Cycler) interrupted(rec *recorder) Cycle {
+	cycle := rec.Finish(c.Now(), false)
+	if !rec.Complete() {
+		cycle.Partial = true
+		cycle.Error = "interrupted before every device was back"
+	}
+
+	return cycle
 }
 
 // restore leaves the controller as it was found: bound to its driver, or
@@ -385,7 +445,7 @@ func (c *Cycler) restore(t *target) error {
 
 		fmt.Fprintf(c.Log, "raid-settle certify: %s is unbound: binding it to %s again\n", t.ctl.Address, t.ctl.Driver)
 
-		file := filepath.Join(c.SysRoot, "bus/pci/drivers", t.ctl.Driver, "bind")
+		file := c.driverFile(t, "bind")
 		if err := c.Write(file, []byte(t.ctl.Address)); err != nil {
 			return fmt.Errorf("%s is left unbound (%w): run `echo %s > %s`", t.ctl.Address, err, t.ctl.Address, file)
 		}
@@ -395,7 +455,7 @@ func (c *Cycler) restore(t *target) error {
 			return err
 		}
 
-		now := underController(root, filepath.Join(root, "bus/scsi/devices"), t.ctl.DevPath, func(n string) bool { _, _, ok := scsiAddress(n); return ok })
+		now := scsiDevicesUnder(root, t.ctl.DevPath)
 		if len(now) >= len(t.scsiDevices) {
 			return nil
 		}
@@ -405,9 +465,9 @@ func (c *Cycler) restore(t *target) error {
 		var errs []error
 
 		for _, h := range t.hosts {
-			file := filepath.Join(c.SysRoot, "class/scsi_host", h, "scan")
-			if err := c.Write(file, []byte("- - -")); err != nil {
-				errs = append(errs, fmt.Errorf("rescan %s by hand (`echo \"- - -\" > %s`): %w", h, file, err))
+			file := c.scanFile(h)
+			if err := c.Write(file, []byte(scanEverything)); err != nil {
+				errs = append(errs, fmt.Errorf("rescan %s by hand (`echo \"%s\" > %s`): %w", h, scanEverything, file, err))
 			}
 		}
 
@@ -417,13 +477,33 @@ func (c *Cycler) restore(t *target) error {
 	return nil
 }
 
-// drain empties events without blocking.
-func drain(events <-chan udev.Event) {
+// scanEverything, written to a SCSI host's scan attribute, scans every
+// channel, target and LUN: "-" is the wildcard (drivers/scsi/scsi_sysfs.c,
+// scsi_scan).
+const scanEverything = "- - -"
+
+// driverFile is the attribute name ("bind", "unbind") of t's PCI driver.
+func (c *Cycler) driverFile(t *target, name string) string {
+	return filepath.Join(c.SysRoot, "bus/pci/drivers", t.ctl.Driver, name)
+}
+
+// scanFile is the scan attribute of the SCSI host ("host0").
+func (c *Cycler) scanFile(host string) string {
+	return filepath.Join(c.SysRoot, "class/scsi_host", host, "scan")
+}
+
+// drain takes the events queued without blocking, recording each in rec,
+// or dropping it when rec is nil.
+func drain(events <-chan udev.Event, rec *recorder) {
 	for {
 		select {
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				return
+			}
+
+			if rec != nil {
+				rec.Add(ev)
 			}
 		default:
 			return

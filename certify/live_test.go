@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/raid-settle/raid-settle/agent"
 )
 
@@ -20,38 +21,49 @@ var percExpected = []string{"scsi-0:2:0:0", "scsi-0:2:0:0-part1", "scsi-0:2:1:0"
 func TestFindTarget(t *testing.T) {
 	sysRoot, procRoot := buildTree(t, "sysfs-perc.txt")
 
+	for _, tc := range []struct {
+		name, address, driver string
+		want                  Identity
+	}{
+		{
+			name: "the PERC, by driver: megaraid_sas publishes no firmware version", driver: "megaraid_sas",
+			want: Identity{
+				Address: "0000:18:00.0", DevPath: percDevPath, Kind: "raid", Class: "0x010400", Driver: "megaraid_sas",
+				PCIID: "1000:005d", SubsystemID: "1028:1f47", Revision: "0x02", Module: "megaraid_sas", DriverVersion: "07.727.03.00-rc1",
+				Hosts: []string{"host0"}, Kernel: "6.12.48+deb13-amd64", Cmdline: []string{"megaraid_sas.async_probe=1", "raid_settle.debug=1"},
+			},
+		},
+		{
+			name: "the HBA, by address: mpt3sas publishes its firmware version", address: "0000:3b:00.0",
+			want: Identity{
+				Address: "0000:3b:00.0", DevPath: "/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0", Kind: "sas", Class: "0x010700", Driver: "mpt3sas",
+				PCIID: "1000:0097", SubsystemID: "1000:3090", Module: "mpt3sas", DriverVersion: "43.100.00.00",
+				Firmware: "16.00.12.00", FirmwareFrom: "/sys/class/scsi_host/host1/version_fw",
+				Hosts: []string{"host1"}, Kernel: "6.12.48+deb13-amd64", Cmdline: []string{"raid_settle.debug=1"},
+			},
+		},
+	} {
+		tg, err := findTarget(sysRoot, procRoot, tc.address, tc.driver)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+
+		if diff := cmp.Diff(tc.want, tg.identity); diff != "" {
+			t.Errorf("%s: identity (-want +got):\n%s", tc.name, diff)
+		}
+	}
+
 	tg, err := findTarget(sysRoot, procRoot, "", "megaraid_sas")
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	if !slices.Equal(tg.expected, percExpected) {
-		t.Errorf("expected %v, want %v", tg.expected, percExpected)
+	if diff := cmp.Diff(percExpected, tg.expected); diff != "" {
+		t.Errorf("expected devices (-want +got):\n%s", diff)
 	}
 
 	if !slices.Equal(tg.hosts, []string{"host0"}) || !slices.Equal(tg.scsiDevices, []string{"0:2:0:0", "0:2:1:0"}) {
 		t.Errorf("hosts %v, SCSI devices %v", tg.hosts, tg.scsiDevices)
-	}
-
-	id := tg.identity
-	want := Identity{
-		Address: "0000:18:00.0", DevPath: percDevPath, Kind: "raid", Class: "0x010400", Driver: "megaraid_sas",
-		PCIID: "1000:005d", SubsystemID: "1028:1f47", Revision: "0x02", Module: "megaraid_sas", DriverVersion: "07.727.03.00-rc1",
-		Hosts: []string{"host0"}, Kernel: "6.12.48+deb13-amd64", Cmdline: []string{"megaraid_sas.async_probe=1", "raid_settle.debug=1"},
-	}
-
-	if !equalJSON(t, id, want) {
-		t.Errorf("identity\n got %+v\nwant %+v", id, want)
-	}
-
-	// The HBA publishes its firmware version; megaraid_sas publishes none.
-	hba, err := findTarget(sysRoot, procRoot, "0000:3b:00.0", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	if hba.identity.Firmware != "16.00.12.00" || hba.identity.FirmwareFrom != "/sys/class/scsi_host/host1/version_fw" || hba.identity.DriverVersion != "43.100.00.00" {
-		t.Errorf("HBA identity %+v", hba.identity)
 	}
 
 	for _, tc := range []struct{ address, driver, want string }{
@@ -111,7 +123,7 @@ func TestLiveUnbindCycles(t *testing.T) {
 		}
 
 		if cy.Reference != RefBindWrite || cy.TimedOut || cy.Index != i+1 || cy.Source != "live" {
-			t.Errorf("cycle %d: %+v", i+1, cy)
+			t.Errorf("cycle %d: reference %s, timed out %t, index %d, source %q", i+1, cy.Reference, cy.TimedOut, cy.Index, cy.Source)
 		}
 
 		for _, a := range cy.Arrivals {
@@ -160,7 +172,7 @@ func TestLiveMissingDiskTimesOut(t *testing.T) {
 
 	cycles := tl.Controllers[0].Cycles
 	if cycles[0].TimedOut || !cycles[1].TimedOut || cycles[1].ObservedMS < c.Timeout.Milliseconds() {
-		t.Errorf("cycles: %+v / %+v", cycles[0], cycles[1])
+		t.Errorf("timed out: %t, %t (want false, true); cycle 2 watched %dms", cycles[0].TimedOut, cycles[1].TimedOut, cycles[1].ObservedMS)
 	}
 
 	if took := time.Since(start); took > 2*time.Second {
@@ -200,7 +212,7 @@ func TestLiveRescan(t *testing.T) {
 
 	for _, cy := range tl.Controllers[0].Cycles {
 		if cy.Reference != RefScanWrite || len(cy.Arrivals) != 4 || cy.Arrivals[0].ID != "scsi-0:2:0:0" {
-			t.Errorf("cycle %+v", cy)
+			t.Errorf("cycle %d: reference %s, arrivals %v", cy.Index, cy.Reference, arrivalsOf(cy))
 		}
 	}
 }
@@ -291,8 +303,8 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("err = %v, want a refusal", err)
 			}
 
-			if !equalJSON(t, refused.Hazards, tc.want) {
-				t.Errorf("hazards\n got %+v\nwant %+v", refused.Hazards, tc.want)
+			if diff := cmp.Diff(tc.want, refused.Hazards); diff != "" {
+				t.Errorf("hazards (-want +got):\n%s", diff)
 			}
 
 			if !strings.Contains(err.Error(), tc.text) || !strings.Contains(err.Error(), "--force") || !strings.Contains(err.Error(), "0000:18:00.0 (megaraid_sas)") {
@@ -313,8 +325,12 @@ func TestRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if !equalJSON(t, info.Forced, tc.want) || len(k.Writes()) != 2 {
-				t.Errorf("forced %+v, writes %q", info.Forced, k.Writes())
+			if diff := cmp.Diff(tc.want, info.Forced); diff != "" {
+				t.Errorf("forced (-want +got):\n%s", diff)
+			}
+
+			if w := k.Writes(); len(w) != 2 {
+				t.Errorf("forced: writes %q, want an unbind and a bind", w)
 			}
 		})
 	}
@@ -346,8 +362,12 @@ func TestInterruptLeavesControllerBound(t *testing.T) {
 			}
 
 			tl, info, err := c.Run(ctx)
-			if !errors.Is(err, ErrInterrupted) || !info.Interrupted {
-				t.Fatalf("err = %v, info %+v", err, info)
+			if !errors.Is(err, ErrInterrupted) {
+				t.Fatalf("err = %v, want ErrInterrupted", err)
+			}
+
+			if !info.Interrupted {
+				t.Error("the run is not marked interrupted")
 			}
 
 			want := []string{"/bus/pci/drivers/megaraid_sas/unbind 0000:18:00.0", "/bus/pci/drivers/megaraid_sas/bind 0000:18:00.0"}
@@ -359,14 +379,14 @@ func TestInterruptLeavesControllerBound(t *testing.T) {
 				t.Error("the controller was left unbound")
 			}
 
-			if len(tl.Controllers[0].Cycles) != tc.cycles || !tl.Controllers[0].Cycles[0].Partial {
-				t.Errorf("cycles %+v", tl.Controllers[0].Cycles)
+			if cycles := tl.Controllers[0].Cycles; len(cycles) != tc.cycles || !cycles[0].Partial {
+				t.Errorf("%d cycle(s), the first partial: %t; want %d, partial", len(cycles), len(cycles) > 0 && cycles[0].Partial, tc.cycles)
 			}
 
 			// What did not come back before the interrupt is unobserved,
 			// not lost.
 			if res := Analyze(tl); res.Failed() {
-				t.Errorf("an interrupted cycle counts as failed: %+v", res.Controllers[0].Cycles[0])
+				t.Errorf("an interrupted cycle counts as failed: missing %v", res.Controllers[0].Cycles[0].Missing)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/raid-settle/raid-settle/agent"
 )
 
@@ -23,9 +24,13 @@ func TestDeriveFromBootReports(t *testing.T) {
 
 	// quiet     = ceil(7.938 s × 2)        = 16 s
 	// max_quiet = ceil(17.387 s × 1.5 + 5 s) = ceil(31.08 s) = 32 s
-	if p.Driver != "megaraid_sas" || len(p.PCIIDs) != 1 || p.PCIIDs[0] != "1000:005d" ||
-		p.Quiet != agent.Seconds(16) || p.MaxQuiet != agent.Seconds(32) || p.GapFactor != 2 {
-		t.Errorf("profile %+v", p)
+	want := agent.Profile{Driver: "megaraid_sas", PCIIDs: []string{"1000:005d"}, Quiet: agent.Seconds(16), MaxQuiet: agent.Seconds(32), GapFactor: 2}
+
+	got := p
+	got.Why = "" // checked below
+
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("profile (-want +got):\n%s", diff)
 	}
 
 	for _, want := range []string{
@@ -97,7 +102,7 @@ func TestRuleClamps(t *testing.T) {
 	anyID.Identity.PCIID = ""
 
 	if p, err := DefaultRule.Derive("test", certDate, anyID); err != nil || p.PCIIDs != nil || !strings.Contains(p.Why, "every controller the driver binds") {
-		t.Errorf("no PCI id: %+v %v", p, err)
+		t.Errorf("no PCI id: pci_ids %q, err %v, why:\n%s", p.PCIIDs, err, p.Why)
 	}
 }
 
@@ -146,8 +151,8 @@ func TestProfileFilesLoadInTheGate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if got := profiles.For("megaraid_sas", "1000:005d"); !equalJSON(t, got, res.Profiles[0].Profile) {
-		t.Errorf("the gate picks %+v", got)
+	if diff := cmp.Diff(res.Profiles[0].Profile, profiles.For("megaraid_sas", "1000:005d")); diff != "" {
+		t.Errorf("the gate picks another profile (-written +picked):\n%s", diff)
 	}
 
 	if got := profiles.For("megaraid_sas", "1000:0060"); got.Quiet != agent.Seconds(8) {

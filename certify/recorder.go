@@ -98,7 +98,7 @@ func (r *recorder) Add(ev udev.Event) *Arrival {
 		}
 	}
 
-	if ev.Subsystem != "block" || ev.Action != udev.ActionAdd || (ev.DevType != TypeDisk && ev.DevType != TypePartition) {
+	if !isArrival(ev) {
 		return nil
 	}
 
@@ -110,12 +110,7 @@ func (r *recorder) Add(ev udev.Event) *Arrival {
 	r.arrived[id] = true
 	r.last = ev.Received
 
-	name := ev.DevName
-	if name == "" {
-		name = path.Base(ev.DevPath)
-	}
-
-	a := Arrival{ID: id, Name: name, Type: ev.DevType, PartName: partName(ev), AtMS: max(ms(at), 0)}
+	a := Arrival{ID: id, Name: kernelName(ev), Type: ev.DevType, PartName: partName(ev), AtMS: max(ms(at), 0)}
 	if r.serial != nil && ev.DevType == TypeDisk {
 		a.Serial = r.serial(ev.DevPath)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/raid-settle/raid-settle/agent"
 	"github.com/raid-settle/raid-settle/agent/gatelog"
@@ -32,6 +33,7 @@ type boot struct {
 	controllers []bootController
 }
 
+// bootController is one controller of a boot, and its cycle.
 type bootController struct {
 	identity Identity
 	cycle    Cycle
@@ -111,22 +113,49 @@ func parseReport(name string, data []byte) (boot, error) {
 		b.partial = endsEarly(rep.Decision.Decision)
 	}
 
-	// Pass 1: the controllers, from the report's list and the PCI events.
-	type ctlState struct {
-		ctl     udev.Controller
-		firstMS int64
-		bindMS  int64
+	// The gate watched until its last input at least.
+	for _, in := range rep.Timeline {
+		b.observedMS = max(b.observedMS, in.AtMS)
 	}
 
+	ctls := reportControllers(rep)
+
+	list := make([]udev.Controller, len(ctls))
+	for i, s := range ctls {
+		list[i] = s.ctl
+	}
+
+	for _, s := range ctls {
+		events := s.eventsIn(rep.Timeline, list)
+		cycle := b.cycle(s.firstMS, s.bindMS, reportArrivals(events, s.ctl.DevPath), eventRecords(events))
+		b.controllers = append(b.controllers, bootController{identity: identityOf(s.ctl), cycle: cycle})
+	}
+
+	return b, nil
+}
+
+// reportController is a controller as a report's list and its PCI uevents
+// show it.
+type reportController struct {
+	ctl udev.Controller
+	// firstMS is when it first appeared in the timeline (0 when it was
+	// only listed), and bindMS when its first bind uevent came (-1:
+	// never).
+	firstMS, bindMS int64
+}
+
+// reportControllers returns the controllers the report lists, then those
+// only its PCI uevents show, each with the latest driver a uevent named.
+func reportControllers(rep agent.Report) []*reportController {
 	var (
-		ctls  []*ctlState
-		byDev = map[string]*ctlState{}
+		ctls  []*reportController
+		byDev = map[string]*reportController{}
 	)
 
-	add := func(c udev.Controller, at int64) *ctlState {
+	add := func(c udev.Controller, at int64) *reportController {
 		s, ok := byDev[c.DevPath]
 		if !ok {
-			s = &ctlState{ctl: c, firstMS: at, bindMS: -1}
+			s = &reportController{ctl: c, firstMS: at, bindMS: -1}
 			byDev[c.DevPath] = s
 			ctls = append(ctls, s)
 		}
@@ -139,8 +168,6 @@ func parseReport(name string, data []byte) (boot, error) {
 	}
 
 	for _, in := range rep.Timeline {
-		b.observedMS = max(b.observedMS, in.AtMS)
-
 		if in.Kind != agent.InputEvent || in.Event == nil {
 			continue
 		}
@@ -162,103 +189,113 @@ func parseReport(name string, data []byte) (boot, error) {
 		}
 	}
 
-	list := make([]udev.Controller, len(ctls))
-	for i, s := range ctls {
-		list[i] = s.ctl
-
+	for _, s := range ctls {
 		if s.firstMS == math.MaxInt64 {
 			s.firstMS = 0 // listed at the start, never in the timeline
 		}
 	}
 
-	// Pass 2: each controller's events, hosts and arrivals.
-	for _, s := range ctls {
-		var (
-			events   []agent.TimedInput
-			hostBase = math.MaxInt
-		)
+	return ctls
+}
 
-		for _, in := range rep.Timeline {
-			if in.Kind != agent.InputEvent || in.Event == nil {
-				continue
-			}
+// eventsIn returns the uevents of timeline that concern the controller:
+// those on or below it rather than below another of ctls, and the loading
+// of its driver's module.
+func (s *reportController) eventsIn(timeline []agent.TimedInput, ctls []udev.Controller) []agent.TimedInput {
+	var events []agent.TimedInput
 
-			ev := in.Event
-			mine := udev.ControllerFor(ev.DevPath, list) == s.ctl.DevPath ||
-				ev.Subsystem == "module" && ev.Action == udev.ActionAdd && s.ctl.Driver != "" && filepath.Base(ev.DevPath) == s.ctl.Driver
+	for _, in := range timeline {
+		if in.Kind != agent.InputEvent || in.Event == nil {
+			continue
+		}
 
-			if !mine {
-				continue
-			}
-
+		ev := in.Event
+		if udev.ControllerFor(ev.DevPath, ctls) == s.ctl.DevPath ||
+			ev.Subsystem == "module" && ev.Action == udev.ActionAdd && s.ctl.Driver != "" && filepath.Base(ev.DevPath) == s.ctl.Driver {
 			events = append(events, in)
-
-			for _, h := range HostNumbers(ev.DevPath, s.ctl.DevPath) {
-				hostBase = min(hostBase, h)
-			}
 		}
-
-		if hostBase == math.MaxInt {
-			hostBase = 0
-		}
-
-		var arrivals []Arrival
-
-		seen := map[string]bool{}
-
-		for _, in := range events {
-			ev := in.Event
-			if ev.Subsystem != "block" || ev.Action != udev.ActionAdd || (ev.DevType != TypeDisk && ev.DevType != TypePartition) {
-				continue
-			}
-
-			id := DeviceID(ev.DevPath, s.ctl.DevPath, hostBase, partitionNumber(*ev))
-			if seen[id] {
-				continue
-			}
-
-			seen[id] = true
-
-			devName := ev.DevName
-			if devName == "" {
-				devName = filepath.Base(ev.DevPath)
-			}
-
-			arrivals = append(arrivals, Arrival{
-				ID: id, Name: devName, Type: ev.DevType, PartName: partName(*ev), AtMS: in.AtMS,
-				PresentAtStart: ev.Source == udev.SourceSysfs,
-			})
-		}
-
-		ref, refMS := RefFirstSeen, s.firstMS
-		if s.bindMS >= 0 && (len(arrivals) == 0 || s.bindMS <= arrivals[0].AtMS) {
-			ref, refMS = RefBindUevent, s.bindMS
-		}
-
-		cycle := Cycle{
-			Source: name, Reference: ref, ReferenceMS: refMS, ObservedMS: max(b.observedMS-refMS, 0),
-			Partial: b.partial, Decision: b.decision, Arrivals: []Arrival{}, Events: []EventRecord{}, BindUeventMS: -1,
-		}
-
-		if s.bindMS >= 0 {
-			cycle.BindUeventMS = s.bindMS - refMS
-		}
-
-		for _, a := range arrivals {
-			a.AtMS = max(a.AtMS-refMS, 0)
-			cycle.Arrivals = append(cycle.Arrivals, a)
-		}
-
-		for _, in := range events {
-			r := recordEvent(*in.Event, 0)
-			r.AtMS = in.AtMS - refMS
-			cycle.Events = append(cycle.Events, r)
-		}
-
-		b.controllers = append(b.controllers, bootController{identity: identityOf(s.ctl), cycle: cycle})
 	}
 
-	return b, nil
+	return events
+}
+
+// reportArrivals returns the first arrival of each disk and partition
+// among the events of the controller at ctlDevPath, in timeline order and
+// at the timeline's times.
+func reportArrivals(events []agent.TimedInput, ctlDevPath string) []Arrival {
+	var hosts []int
+	for _, in := range events {
+		hosts = append(hosts, HostNumbers(in.Event.DevPath, ctlDevPath)...)
+	}
+
+	hostBase := lowestHost(hosts)
+
+	var arrivals []Arrival
+
+	seen := map[string]bool{}
+
+	for _, in := range events {
+		ev := *in.Event
+		if !isArrival(ev) {
+			continue
+		}
+
+		id := DeviceID(ev.DevPath, ctlDevPath, hostBase, partitionNumber(ev))
+		if seen[id] {
+			continue
+		}
+
+		seen[id] = true
+		arrivals = append(arrivals, Arrival{
+			ID: id, Name: kernelName(ev), Type: ev.DevType, PartName: partName(ev), AtMS: in.AtMS,
+			PresentAtStart: ev.Source == udev.SourceSysfs,
+		})
+	}
+
+	return arrivals
+}
+
+// eventRecords records the uevents at the timeline's times.
+func eventRecords(events []agent.TimedInput) []EventRecord {
+	records := make([]EventRecord, len(events))
+	for i, in := range events {
+		records[i] = recordEvent(*in.Event, time.Duration(in.AtMS)*time.Millisecond)
+	}
+
+	return records
+}
+
+// cycle makes the cycle of a controller in boot b that first appeared at
+// firstMS and was bound at bindMS (-1: never), from its arrivals and
+// events at the boot's times. The cycle's times count from its reference:
+// the bind when it came before the first arrival, else the first
+// appearance.
+func (b boot) cycle(firstMS, bindMS int64, arrivals []Arrival, events []EventRecord) Cycle {
+	ref, refMS := RefFirstSeen, firstMS
+	if bindMS >= 0 && (len(arrivals) == 0 || bindMS <= arrivals[0].AtMS) {
+		ref, refMS = RefBindUevent, bindMS
+	}
+
+	cycle := Cycle{
+		Source: b.source, Reference: ref, ReferenceMS: refMS, ObservedMS: max(b.observedMS-refMS, 0),
+		Partial: b.partial, Decision: b.decision, Arrivals: []Arrival{}, Events: []EventRecord{}, BindUeventMS: -1,
+	}
+
+	if bindMS >= 0 {
+		cycle.BindUeventMS = bindMS - refMS
+	}
+
+	for _, a := range arrivals {
+		a.AtMS = max(a.AtMS-refMS, 0)
+		cycle.Arrivals = append(cycle.Arrivals, a)
+	}
+
+	for _, e := range events {
+		e.AtMS -= refMS
+		cycle.Events = append(cycle.Events, e)
+	}
+
+	return cycle
 }
 
 // endsEarly reports whether the gate stops watching before every controller
@@ -272,6 +309,7 @@ func endsEarly(d agent.Decision) bool {
 	return false
 }
 
+// partName is a partition's GPT name, from the uevent.
 func partName(ev udev.Event) string {
 	if n := ev.Env["PARTNAME"]; n != "" {
 		return n
@@ -304,23 +342,7 @@ func identityOf(c udev.Controller) Identity {
 // times to a tenth of a second and disks by kernel name only; partitions
 // other than STATE are not logged.
 func parseDmesg(name string, data []byte) ([]boot, error) {
-	type logBoot struct {
-		b       boot
-		ctls    []*logController
-		byAddr  map[string]*logController
-		diskCtl map[string]string // disk name -> controller address
-		states  []EventRecord     // STATE partition lines, attributed at the end
-	}
-
-	var (
-		boots []*logBoot
-		cur   *logBoot
-	)
-
-	begin := func() {
-		cur = &logBoot{byAddr: map[string]*logController{}, diskCtl: map[string]string{}}
-		boots = append(boots, cur)
-	}
+	var boots []*logBoot
 
 	for line := range strings.Lines(string(data)) {
 		text, l, ok := gatelog.Find(line)
@@ -328,96 +350,120 @@ func parseDmesg(name string, data []byte) ([]boot, error) {
 			continue
 		}
 
-		if _, started := l.(gatelog.Started); started || cur == nil {
-			begin()
+		if _, started := l.(gatelog.Started); started || len(boots) == 0 {
+			boots = append(boots, &logBoot{byAddr: map[string]*logController{}, diskCtl: map[string]string{}})
 
 			if started {
 				continue
 			}
 		}
 
-		switch l := l.(type) {
-		case gatelog.Controller:
-			at := l.At.Milliseconds()
-
-			c, ok := cur.byAddr[l.Address]
-			if !ok {
-				c = &logController{id: Identity{Address: l.Address, Kind: l.Kind, PCIID: fmt.Sprintf("%04x:%04x", l.Vendor, l.Device)}, firstMS: at, bindMS: -1}
-				cur.byAddr[l.Address] = c
-				cur.ctls = append(cur.ctls, c)
-			}
-
-			if l.Driver != "" {
-				if ok && c.id.Driver == "" && c.bindMS < 0 {
-					c.bindMS = at
-				}
-
-				c.id.Driver = l.Driver
-			}
-
-			c.events = append(c.events, EventRecord{AtMS: at, Action: "log", Line: text})
-		case gatelog.Disk:
-			if l.Address == "" {
-				continue // no storage controller: nothing to certify
-			}
-
-			at := l.At.Milliseconds()
-
-			c, ok := cur.byAddr[l.Address]
-			if !ok {
-				c = &logController{id: Identity{Address: l.Address, Driver: l.Driver}, firstMS: at, bindMS: -1}
-				cur.byAddr[l.Address] = c
-				cur.ctls = append(cur.ctls, c)
-			}
-
-			cur.diskCtl[l.Name] = l.Address
-
-			if !slices.ContainsFunc(c.arrivals, func(a Arrival) bool { return a.Name == l.Name }) {
-				c.arrivals = append(c.arrivals, Arrival{ID: l.Name, Name: l.Name, Type: TypeDisk, AtMS: at})
-			}
-
-			c.events = append(c.events, EventRecord{AtMS: at, Action: "log", Line: text})
-		case gatelog.StatePartition:
-			cur.states = append(cur.states, EventRecord{AtMS: l.At.Milliseconds(), Action: "log", DevName: l.Partition, Line: text})
-		case gatelog.Released:
-			cur.b.decision = l.Decision
-			cur.b.partial = endsEarly(agent.Decision(l.Decision))
-			cur.b.observedMS = l.Held.Milliseconds()
-		}
+		boots[len(boots)-1].add(text, l)
 	}
 
-	var out []boot
-
-	for i, lb := range boots {
-		lb.b.source = name
-		if len(boots) > 1 {
-			lb.b.source = fmt.Sprintf("%s#%d", name, i+1)
-		}
-
-		for _, st := range lb.states {
-			disk, n := splitPartitionName(st.DevName)
-			if c := lb.byAddr[lb.diskCtl[disk]]; c != nil {
-				c.arrivals = append(c.arrivals, Arrival{ID: disk + "-part" + strconv.Itoa(n), Name: st.DevName, Type: TypePartition, PartName: "STATE", AtMS: st.AtMS})
-				c.events = append(c.events, st)
-			}
-		}
-
-		for _, c := range lb.ctls {
-			lb.b.observedMS = max(lb.b.observedMS, c.lastMS())
-		}
-
-		for _, c := range lb.ctls {
-			lb.b.controllers = append(lb.b.controllers, c.boot(lb.b))
-		}
-
-		out = append(out, lb.b)
-	}
-
-	if len(out) == 0 {
+	if len(boots) == 0 {
 		return nil, fmt.Errorf("%w: neither a gate report (JSON) nor a kernel log with %q lines", ErrNoTimeline, gatelog.Prefix)
 	}
 
+	out := make([]boot, len(boots))
+
+	for i, lb := range boots {
+		source := name
+		if len(boots) > 1 {
+			source = fmt.Sprintf("%s#%d", name, i+1)
+		}
+
+		out[i] = lb.finish(source)
+	}
+
 	return out, nil
+}
+
+// logBoot gathers the gate's lines of one boot in a kernel log.
+type logBoot struct {
+	b       boot
+	ctls    []*logController
+	byAddr  map[string]*logController
+	diskCtl map[string]string // disk name -> controller address
+	states  []EventRecord     // STATE partition lines, attributed by finish
+}
+
+// add takes in the gate's line l, logged as text.
+func (lb *logBoot) add(text string, l gatelog.Line) {
+	switch l := l.(type) {
+	case gatelog.Controller:
+		at := l.At.Milliseconds()
+		c, known := lb.controller(Identity{Address: l.Address, Kind: l.Kind, PCIID: fmt.Sprintf("%04x:%04x", l.Vendor, l.Device)}, at)
+
+		if l.Driver != "" {
+			// Seen without a driver before: this line is the bind.
+			if known && c.id.Driver == "" && c.bindMS < 0 {
+				c.bindMS = at
+			}
+
+			c.id.Driver = l.Driver
+		}
+
+		c.log(at, text)
+	case gatelog.Disk:
+		if l.Address == "" {
+			return // no storage controller: nothing to certify
+		}
+
+		at := l.At.Milliseconds()
+		c, _ := lb.controller(Identity{Address: l.Address, Driver: l.Driver}, at)
+		lb.diskCtl[l.Name] = l.Address
+
+		if !slices.ContainsFunc(c.arrivals, func(a Arrival) bool { return a.Name == l.Name }) {
+			c.arrivals = append(c.arrivals, Arrival{ID: l.Name, Name: l.Name, Type: TypeDisk, AtMS: at})
+		}
+
+		c.log(at, text)
+	case gatelog.StatePartition:
+		lb.states = append(lb.states, EventRecord{AtMS: l.At.Milliseconds(), Action: "log", DevName: l.Partition, Line: text})
+	case gatelog.Released:
+		lb.b.decision = l.Decision
+		lb.b.partial = endsEarly(agent.Decision(l.Decision))
+		lb.b.observedMS = l.Held.Milliseconds()
+	}
+}
+
+// controller returns the boot's controller at id.Address, and whether an
+// earlier line named it; a new one is described by id and first seen at.
+func (lb *logBoot) controller(id Identity, at int64) (c *logController, known bool) {
+	if c, ok := lb.byAddr[id.Address]; ok {
+		return c, true
+	}
+
+	c = &logController{id: id, firstMS: at, bindMS: -1}
+	lb.byAddr[id.Address] = c
+	lb.ctls = append(lb.ctls, c)
+
+	return c, false
+}
+
+// finish gives each STATE line to its disk's controller and returns the
+// boot, named source.
+func (lb *logBoot) finish(source string) boot {
+	lb.b.source = source
+
+	for _, st := range lb.states {
+		disk, n := splitPartitionName(st.DevName)
+		if c := lb.byAddr[lb.diskCtl[disk]]; c != nil {
+			c.arrivals = append(c.arrivals, Arrival{ID: disk + "-part" + strconv.Itoa(n), Name: st.DevName, Type: TypePartition, PartName: "STATE", AtMS: st.AtMS})
+			c.events = append(c.events, st)
+		}
+	}
+
+	for _, c := range lb.ctls {
+		lb.b.observedMS = max(lb.b.observedMS, c.lastMS())
+	}
+
+	for _, c := range lb.ctls {
+		lb.b.controllers = append(lb.b.controllers, c.boot(lb.b))
+	}
+
+	return lb.b
 }
 
 // logController is a controller as the gate's log lines show it in one boot.
@@ -429,6 +475,12 @@ type logController struct {
 	events   []EventRecord
 }
 
+// log records the gate's line text, logged at.
+func (c *logController) log(at int64, text string) {
+	c.events = append(c.events, EventRecord{AtMS: at, Action: "log", Line: text})
+}
+
+// lastMS is when the latest line about the controller was logged.
 func (c *logController) lastMS() int64 {
 	var last int64
 	for _, e := range c.events {
@@ -438,35 +490,12 @@ func (c *logController) lastMS() int64 {
 	return last
 }
 
+// boot returns the controller's part of boot b.
 func (c *logController) boot(b boot) bootController {
 	slices.SortStableFunc(c.arrivals, func(x, y Arrival) int { return int(x.AtMS - y.AtMS) })
 	slices.SortStableFunc(c.events, func(x, y EventRecord) int { return int(x.AtMS - y.AtMS) })
 
-	ref, refMS := RefFirstSeen, c.firstMS
-	if c.bindMS >= 0 && (len(c.arrivals) == 0 || c.bindMS <= c.arrivals[0].AtMS) {
-		ref, refMS = RefBindUevent, c.bindMS
-	}
-
-	cycle := Cycle{
-		Source: b.source, Reference: ref, ReferenceMS: refMS, ObservedMS: max(b.observedMS-refMS, 0),
-		Partial: b.partial, Decision: b.decision, Arrivals: []Arrival{}, Events: []EventRecord{}, BindUeventMS: -1,
-	}
-
-	if c.bindMS >= 0 {
-		cycle.BindUeventMS = c.bindMS - refMS
-	}
-
-	for _, a := range c.arrivals {
-		a.AtMS = max(a.AtMS-refMS, 0)
-		cycle.Arrivals = append(cycle.Arrivals, a)
-	}
-
-	for _, e := range c.events {
-		e.AtMS -= refMS
-		cycle.Events = append(cycle.Events, e)
-	}
-
-	return bootController{identity: c.id, cycle: cycle}
+	return bootController{identity: c.id, cycle: b.cycle(c.firstMS, c.bindMS, c.arrivals, c.events)}
 }
 
 // assemble groups the boots' controllers by PCI address and id, numbering

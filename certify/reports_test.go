@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +32,19 @@ func arrivalsOf(c Cycle) []string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// cycleHead is what a cycle says besides its arrivals and events.
+type cycleHead struct {
+	Source                  string
+	Reference               Reference
+	ReferenceMS, ObservedMS int64
+	Partial                 bool
+	Decision                string
+}
+
+func headOf(c Cycle) cycleHead {
+	return cycleHead{Source: c.Source, Reference: c.Reference, ReferenceMS: c.ReferenceMS, ObservedMS: c.ObservedMS, Partial: c.Partial, Decision: c.Decision}
+}
 
 func TestDeviceID(t *testing.T) {
 	const ctl = "/devices/pci0000:17/0000:17:00.0/0000:18:00.0"
@@ -78,7 +90,7 @@ func TestReadReports(t *testing.T) {
 	}
 
 	if tl.Source != SourceReports || tl.Cycles != 5 || len(tl.Controllers) != 2 {
-		t.Fatalf("%+v", tl)
+		t.Fatalf("source %s, %d cycles, %d controllers", tl.Source, tl.Cycles, len(tl.Controllers))
 	}
 
 	ahci, perc := tl.Controllers[0], tl.Controllers[1]
@@ -87,14 +99,16 @@ func TestReadReports(t *testing.T) {
 	}
 
 	want := Identity{Address: "0000:18:00.0", DevPath: percDevPath, Kind: "raid", Class: "0x010400", Driver: "megaraid_sas", PCIID: "1000:005d", SubsystemID: "1028:1f47"}
-	if !equalJSON(t, perc.Identity, want) {
-		t.Errorf("identity %+v", perc.Identity)
+	if diff := cmp.Diff(want, perc.Identity); diff != "" {
+		t.Errorf("identity (-want +got):\n%s", diff)
 	}
 
 	// Times are after the controller's bind uevent (boot 1: at +210ms).
 	c := perc.Cycles[0]
-	if c.Reference != RefBindUevent || c.ReferenceMS != 210 || c.ObservedMS != 12134-210 || !c.Partial || c.Decision != "state-verified" || c.Source != "perc-boot-1.json" {
-		t.Errorf("cycle 1: %+v", c)
+	wantHead := cycleHead{Source: "perc-boot-1.json", Reference: RefBindUevent, ReferenceMS: 210, ObservedMS: 12134 - 210, Partial: true, Decision: "state-verified"}
+
+	if diff := cmp.Diff(wantHead, headOf(c)); diff != "" {
+		t.Errorf("cycle 1 (-want +got):\n%s", diff)
 	}
 
 	wantArrivals := []string{
@@ -103,12 +117,13 @@ func TestReadReports(t *testing.T) {
 		"scsi-0:2:2:0@11900", "scsi-0:2:2:0-part1@11902", "scsi-0:2:2:0-part2@11903", "scsi-0:2:2:0-part3@11904",
 		"scsi-0:2:2:0-part4@11905", "scsi-0:2:2:0-part5@11906", "scsi-0:2:2:0-part6@11907",
 	}
-	if got := arrivalsOf(c); !slices.Equal(got, wantArrivals) {
-		t.Errorf("arrivals\n got %v\nwant %v", got, wantArrivals)
+	if diff := cmp.Diff(wantArrivals, arrivalsOf(c)); diff != "" {
+		t.Errorf("arrivals (-want +got):\n%s", diff)
 	}
 
-	if a := c.Arrivals[9]; a.PartName != "STATE" || a.Name != "sdc5" || a.Type != TypePartition {
-		t.Errorf("STATE arrival %+v", a)
+	wantState := Arrival{ID: "scsi-0:2:2:0-part5", Name: "sdc5", Type: TypePartition, PartName: "STATE", AtMS: 11906}
+	if diff := cmp.Diff(wantState, c.Arrivals[9]); diff != "" {
+		t.Errorf("STATE arrival (-want +got):\n%s", diff)
 	}
 
 	// Boot 4 lost the second virtual drive: the third is named sdb, and
@@ -139,27 +154,33 @@ func TestReadDmesg(t *testing.T) {
 	}
 
 	if tl.Source != SourceDmesg || tl.Cycles != 2 || len(tl.Controllers) != 2 {
-		t.Fatalf("%+v", tl)
+		t.Fatalf("source %s, %d cycles, %d controllers", tl.Source, tl.Cycles, len(tl.Controllers))
 	}
 
+	// A log line tells no more of a controller than this.
 	perc := tl.Controllers[1]
-	if perc.Identity.Address != "0000:18:00.0" || perc.Identity.PCIID != "1000:005d" || perc.Identity.Driver != "megaraid_sas" || perc.Identity.Kind != "raid" {
-		t.Errorf("identity %+v", perc.Identity)
+	if diff := cmp.Diff(Identity{Address: "0000:18:00.0", Kind: "raid", Driver: "megaraid_sas", PCIID: "1000:005d"}, perc.Identity); diff != "" {
+		t.Errorf("identity (-want +got):\n%s", diff)
 	}
 
 	// The log has the gate's view, a tenth of a second at a time, from
 	// the controller's first appearance (the gate's start).
 	c1, c2 := perc.Cycles[0], perc.Cycles[1]
-	if got := arrivalsOf(c1); !slices.Equal(got, []string{"sda@4300", "sdb@7700", "sdc@12100", "sdc-part5@12100"}) {
-		t.Errorf("boot 1: %v", got)
+	if diff := cmp.Diff([]string{"sda@4300", "sdb@7700", "sdc@12100", "sdc-part5@12100"}, arrivalsOf(c1)); diff != "" {
+		t.Errorf("boot 1 arrivals (-want +got):\n%s", diff)
 	}
 
-	if c1.Reference != RefFirstSeen || c1.Source != "perc-talosctl-dmesg.txt#1" || c1.Decision != "state-verified" || !c1.Partial || c1.ObservedMS != 12100 {
-		t.Errorf("boot 1: %+v", c1)
+	wantHead := cycleHead{Source: "perc-talosctl-dmesg.txt#1", Reference: RefFirstSeen, ObservedMS: 12100, Partial: true, Decision: "state-verified"}
+	if diff := cmp.Diff(wantHead, headOf(c1)); diff != "" {
+		t.Errorf("boot 1 (-want +got):\n%s", diff)
 	}
 
-	if got := arrivalsOf(c2); !slices.Equal(got, []string{"sda@6300", "sdb@11500", "sdc@17700", "sdc-part5@17700"}) || c2.Source != "perc-talosctl-dmesg.txt#2" {
-		t.Errorf("boot 2: %v", got)
+	if diff := cmp.Diff([]string{"sda@6300", "sdb@11500", "sdc@17700", "sdc-part5@17700"}, arrivalsOf(c2)); diff != "" {
+		t.Errorf("boot 2 arrivals (-want +got):\n%s", diff)
+	}
+
+	if c2.Source != "perc-talosctl-dmesg.txt#2" {
+		t.Errorf("boot 2 read from %q", c2.Source)
 	}
 }
 
@@ -176,9 +197,16 @@ func TestReadDmesgBindAfterStart(t *testing.T) {
 		t.Fatalf("%v %+v", err, bs)
 	}
 
+	// Times count from the line that names the driver.
 	c := bs[0].controllers[0].cycle
-	if c.Reference != RefBindUevent || c.ReferenceMS != 300 || arrivalsOf(c)[0] != "sda@600" || c.Partial || c.ObservedMS != 8600 || c.Decision != "no-state" {
-		t.Errorf("%+v", c)
+	want := cycleHead{Source: "kmsg", Reference: RefBindUevent, ReferenceMS: 300, ObservedMS: 8600, Decision: "no-state"}
+
+	if diff := cmp.Diff(want, headOf(c)); diff != "" {
+		t.Errorf("cycle (-want +got):\n%s", diff)
+	}
+
+	if diff := cmp.Diff([]string{"sda@600"}, arrivalsOf(c)); diff != "" {
+		t.Errorf("arrivals (-want +got):\n%s", diff)
 	}
 }
 

@@ -184,150 +184,200 @@ func Analyze(t *Timelines) *Results {
 	return res
 }
 
+// analyzeController judges each of ct's cycles against the devices they
+// should show, and computes the statistics.
 func analyzeController(ct *ControllerTimeline) ControllerResult {
-	r := ControllerResult{Identity: ct.Identity, Devices: []DeviceResult{}}
+	devices := tallyDevices(ct)
 
-	devices := map[string]*DeviceResult{}
-	latest := map[string]int64{}
+	var samples statSamples
 
-	var order []string
+	cycles := make([]Cycle, 0, len(ct.Cycles))
 
-	device := func(id string) *DeviceResult {
-		d, ok := devices[id]
-		if !ok {
-			typ := TypeDisk
-			if strings.Contains(id, "-part") {
-				typ = TypePartition
-			}
-
-			d = &DeviceResult{ID: id, Type: typ, Names: []string{}, MissingIn: []int{}}
-			devices[id] = d
-			order = append(order, id)
-		}
-
-		return d
+	for _, c := range ct.Cycles {
+		devices.judge(&c)
+		samples.add(c)
+		cycles = append(cycles, c)
 	}
 
-	delays := map[string][]int64{}
+	r := ControllerResult{Identity: ct.Identity, Cycles: cycles, Devices: devices.results(), Stats: samples.stats()}
+	r.Notes = notes(r)
+
+	return r
+}
+
+// deviceTally follows a controller's devices across its cycles.
+type deviceTally struct {
+	byID map[string]*DeviceResult
+	// order holds the ids in order of first mention.
+	order []string
+	// delays are each device's arrival times, and latest the latest.
+	delays map[string][]int64
+	latest map[string]int64
+}
+
+// tallyDevices gathers the devices that arrived in ct's cycles, then those
+// ct expects.
+func tallyDevices(ct *ControllerTimeline) *deviceTally {
+	t := &deviceTally{byID: map[string]*DeviceResult{}, delays: map[string][]int64{}, latest: map[string]int64{}}
 
 	for _, c := range ct.Cycles {
 		for _, a := range c.Arrivals {
-			d := device(a.ID)
-			d.Type = a.Type
-			d.Seen++
-
-			if a.PartName != "" {
-				d.PartName = a.PartName
-			}
-
-			if !slices.Contains(d.Names, a.Name) {
-				d.Names = append(d.Names, a.Name)
-			}
-
-			if a.Serial != "" && !slices.Contains(d.Serials, a.Serial) {
-				d.Serials = append(d.Serials, a.Serial)
-			}
-
-			delays[a.ID] = append(delays[a.ID], a.AtMS)
-			latest[a.ID] = max(latest[a.ID], a.AtMS)
+			t.arrived(a)
 		}
 	}
 
 	for _, id := range ct.Expected {
-		device(id)
+		t.device(id)
 	}
 
-	var (
-		firsts, lasts, disks, parts, gaps, diskGaps []int64
-		cycles                                      = make([]Cycle, 0, len(ct.Cycles))
-	)
+	return t
+}
 
-	for _, c := range ct.Cycles {
-		arrived := map[string]bool{}
-		for _, a := range c.Arrivals {
-			arrived[a.ID] = true
+// device returns the device id, adding it when new.
+func (t *deviceTally) device(id string) *DeviceResult {
+	d, ok := t.byID[id]
+	if !ok {
+		typ := TypeDisk
+		if strings.Contains(id, "-part") {
+			typ = TypePartition
 		}
 
-		c.Missing, c.Unobserved = []string{}, nil
-
-		for _, id := range order {
-			if arrived[id] {
-				continue
-			}
-
-			last, everArrived := latest[id]
-			if c.Partial && (!everArrived || c.ObservedMS < last) {
-				c.Unobserved = append(c.Unobserved, id)
-				devices[id].UnobservedIn = append(devices[id].UnobservedIn, c.Index)
-			} else {
-				c.Missing = append(c.Missing, id)
-				devices[id].MissingIn = append(devices[id].MissingIn, c.Index)
-			}
-		}
-
-		c.Complete = len(c.Missing) == 0 && len(c.Unobserved) == 0 && c.Error == ""
-
-		r.Stats.Cycles++
-
-		if c.Complete {
-			r.Stats.Complete++
-		}
-
-		if len(c.Missing) > 0 {
-			r.Stats.Failed++
-		}
-
-		times := make([]int64, 0, len(c.Arrivals))
-		first := int64(-1)
-
-		for _, a := range c.Arrivals {
-			times = append(times, a.AtMS)
-
-			if a.Type == TypeDisk {
-				disks = append(disks, a.AtMS)
-
-				if first < 0 || a.AtMS < first {
-					first = a.AtMS
-				}
-			} else {
-				parts = append(parts, a.AtMS)
-			}
-		}
-
-		if first >= 0 {
-			firsts = append(firsts, first)
-		}
-
-		slices.Sort(times)
-
-		if len(times) > 0 {
-			lasts = append(lasts, times[len(times)-1])
-		}
-
-		gaps = append(gaps, cycleGaps(times, first)...)
-		diskGaps = append(diskGaps, diskGapsOf(c.Arrivals, first)...)
-		cycles = append(cycles, c)
+		d = &DeviceResult{ID: id, Type: typ, Names: []string{}, MissingIn: []int{}}
+		t.byID[id] = d
+		t.order = append(t.order, id)
 	}
 
-	r.Cycles = cycles
-	r.Stats.FirstDisk = Summarize(firsts)
-	r.Stats.LastArrival = Summarize(lasts)
-	r.Stats.DiskDelay = Summarize(disks)
-	r.Stats.PartitionDelay = Summarize(parts)
-	r.Stats.Gap = Summarize(gaps)
-	r.Stats.DiskGap = Summarize(diskGaps)
+	return d
+}
 
-	for _, id := range order {
-		d := devices[id]
-		d.Delay = Summarize(delays[id])
-		r.Devices = append(r.Devices, *d)
+// arrived counts an arrival of a device, and what it was called.
+func (t *deviceTally) arrived(a Arrival) {
+	d := t.device(a.ID)
+	d.Type = a.Type
+	d.Seen++
+
+	if a.PartName != "" {
+		d.PartName = a.PartName
 	}
 
-	slices.SortStableFunc(r.Devices, func(a, b DeviceResult) int { return strings.Compare(a.ID, b.ID) })
+	if !slices.Contains(d.Names, a.Name) {
+		d.Names = append(d.Names, a.Name)
+	}
 
-	r.Notes = notes(r)
+	if a.Serial != "" && !slices.Contains(d.Serials, a.Serial) {
+		d.Serials = append(d.Serials, a.Serial)
+	}
 
-	return r
+	t.delays[a.ID] = append(t.delays[a.ID], a.AtMS)
+	t.latest[a.ID] = max(t.latest[a.ID], a.AtMS)
+}
+
+// judge fills c's Missing, Unobserved and Complete, and notes the devices'
+// absences from c.
+func (t *deviceTally) judge(c *Cycle) {
+	arrived := map[string]bool{}
+	for _, a := range c.Arrivals {
+		arrived[a.ID] = true
+	}
+
+	c.Missing, c.Unobserved = []string{}, nil
+
+	for _, id := range t.order {
+		if arrived[id] {
+			continue
+		}
+
+		d := t.byID[id]
+
+		last, everArrived := t.latest[id]
+		if c.Partial && (!everArrived || c.ObservedMS < last) {
+			c.Unobserved = append(c.Unobserved, id)
+			d.UnobservedIn = append(d.UnobservedIn, c.Index)
+		} else {
+			c.Missing = append(c.Missing, id)
+			d.MissingIn = append(d.MissingIn, c.Index)
+		}
+	}
+
+	c.Complete = len(c.Missing) == 0 && len(c.Unobserved) == 0 && c.Error == ""
+}
+
+// results returns the devices by id, each with its delays summarised.
+func (t *deviceTally) results() []DeviceResult {
+	out := make([]DeviceResult, 0, len(t.order))
+
+	for _, id := range t.order {
+		d := t.byID[id]
+		d.Delay = Summarize(t.delays[id])
+		out = append(out, *d)
+	}
+
+	slices.SortStableFunc(out, func(a, b DeviceResult) int { return strings.Compare(a.ID, b.ID) })
+
+	return out
+}
+
+// statSamples gathers, cycle by cycle, what a controller's Stats count and
+// summarise.
+type statSamples struct {
+	cycles, complete, failed                    int
+	firsts, lasts, disks, parts, gaps, diskGaps []int64
+}
+
+// add takes in a judged cycle.
+func (s *statSamples) add(c Cycle) {
+	s.cycles++
+
+	if c.Complete {
+		s.complete++
+	}
+
+	if len(c.Missing) > 0 {
+		s.failed++
+	}
+
+	times := make([]int64, 0, len(c.Arrivals))
+	first := int64(-1)
+
+	for _, a := range c.Arrivals {
+		times = append(times, a.AtMS)
+
+		if a.Type == TypeDisk {
+			s.disks = append(s.disks, a.AtMS)
+
+			if first < 0 || a.AtMS < first {
+				first = a.AtMS
+			}
+		} else {
+			s.parts = append(s.parts, a.AtMS)
+		}
+	}
+
+	if first >= 0 {
+		s.firsts = append(s.firsts, first)
+	}
+
+	slices.Sort(times)
+
+	if len(times) > 0 {
+		s.lasts = append(s.lasts, times[len(times)-1])
+	}
+
+	s.gaps = append(s.gaps, cycleGaps(times, first)...)
+	s.diskGaps = append(s.diskGaps, diskGapsOf(c.Arrivals, first)...)
+}
+
+// stats counts and summarises the cycles added.
+func (s *statSamples) stats() Stats {
+	return Stats{
+		Cycles: s.cycles, Complete: s.complete, Failed: s.failed,
+		FirstDisk:      Summarize(s.firsts),
+		LastArrival:    Summarize(s.lasts),
+		DiskDelay:      Summarize(s.disks),
+		PartitionDelay: Summarize(s.parts),
+		Gap:            Summarize(s.gaps),
+		DiskGap:        Summarize(s.diskGaps),
+	}
 }
 
 // cycleGaps returns the intervals between consecutive sorted arrival times
@@ -438,6 +488,7 @@ func notes(r ControllerResult) []string {
 	return out
 }
 
+// cycleList writes cycle indexes as "#1, #4".
 func cycleList(idx []int) string {
 	s := make([]string, len(idx))
 	for i, n := range idx {

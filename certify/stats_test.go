@@ -3,6 +3,8 @@ package certify
 import (
 	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestSummarize(t *testing.T) {
@@ -23,8 +25,8 @@ func TestSummarize(t *testing.T) {
 		// Nearest rank: with 100 samples the p99 is the 99th, not the max.
 		{"hundred", hundred, Summary{N: 100, Min: 1, Median: 50, P99: 99, Max: 100}},
 	} {
-		if got := Summarize(tc.values); got != tc.want {
-			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		if diff := cmp.Diff(tc.want, Summarize(tc.values)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
 	}
 
@@ -72,29 +74,38 @@ func TestAnalyzeBootReports(t *testing.T) {
 		DiskGap: Summary{N: 9, Min: 3078, Median: 4418, P99: 7938, Max: 7938},
 	}
 
-	if perc.Stats != want {
-		t.Errorf("stats\n got %+v\nwant %+v", perc.Stats, want)
+	if diff := cmp.Diff(want, perc.Stats); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
 	}
 
-	var missing []string
+	// The second virtual drive and its partition went missing in boot 4.
+	type absence struct {
+		ID        string
+		Seen      int
+		MissingIn []int
+	}
+
+	var missing []absence
 
 	for _, d := range perc.Devices {
 		if len(d.MissingIn) > 0 {
-			missing = append(missing, d.ID)
-
-			if !slices.Equal(d.MissingIn, []int{4}) || d.Seen != 4 {
-				t.Errorf("%s: %+v", d.ID, d)
-			}
+			missing = append(missing, absence{d.ID, d.Seen, d.MissingIn})
 		}
 	}
 
-	if !slices.Equal(missing, []string{"scsi-0:2:1:0", "scsi-0:2:1:0-part1"}) {
-		t.Errorf("missing %v", missing)
+	wantMissing := []absence{{"scsi-0:2:1:0", 4, []int{4}}, {"scsi-0:2:1:0-part1", 4, []int{4}}}
+	if diff := cmp.Diff(wantMissing, missing); diff != "" {
+		t.Errorf("devices missing (-want +got):\n%s", diff)
 	}
 
+	// The third was sdb in the boot that lost the second.
 	vd2 := perc.Devices[slices.IndexFunc(perc.Devices, func(d DeviceResult) bool { return d.ID == "scsi-0:2:2:0" })]
-	if !slices.Equal(vd2.Names, []string{"sdc", "sdb"}) || vd2.Delay != (Summary{N: 5, Min: 10480, Median: 12630, P99: 17380, Max: 17380}) {
-		t.Errorf("VD2 %+v", vd2)
+	if diff := cmp.Diff([]string{"sdc", "sdb"}, vd2.Names); diff != "" {
+		t.Errorf("VD2 names (-want +got):\n%s", diff)
+	}
+
+	if diff := cmp.Diff(Summary{N: 5, Min: 10480, Median: 12630, P99: 17380, Max: 17380}, vd2.Delay); diff != "" {
+		t.Errorf("VD2 delay (-want +got):\n%s", diff)
 	}
 
 	for i, c := range perc.Cycles {
@@ -133,20 +144,20 @@ func TestAnalyzeUnobservedVersusMissing(t *testing.T) {
 
 	r := Analyze(tl).Controllers[0]
 
-	type got struct {
-		missing, unobserved []string
-		complete            bool
+	type outcome struct {
+		Missing, Unobserved []string
+		Complete            bool
 	}
 
-	for i, want := range []got{
+	for i, want := range []outcome{
 		{[]string{"x"}, nil, false},
 		{[]string{"a"}, []string{"b", "c"}, false},
 		{[]string{"b", "c", "x"}, nil, false},
 		{[]string{"x"}, nil, false},
 	} {
 		c := r.Cycles[i]
-		if !slices.Equal(c.Missing, want.missing) || !slices.Equal(c.Unobserved, want.unobserved) || c.Complete != want.complete {
-			t.Errorf("cycle %d: missing %v unobserved %v complete %t", i+1, c.Missing, c.Unobserved, c.Complete)
+		if diff := cmp.Diff(want, outcome{c.Missing, c.Unobserved, c.Complete}); diff != "" {
+			t.Errorf("cycle %d (-want +got):\n%s", i+1, diff)
 		}
 	}
 
@@ -157,7 +168,7 @@ func TestAnalyzeUnobservedVersusMissing(t *testing.T) {
 	// Every cycle must see the expected device c, even one that never arrived.
 	tl.Controllers[0].Expected = []string{"c", "never"}
 	if r := Analyze(tl).Controllers[0]; !slices.Contains(r.Cycles[0].Missing, "never") || !slices.Contains(r.Cycles[1].Unobserved, "never") {
-		t.Errorf("expected device: %+v / %+v", r.Cycles[0], r.Cycles[1])
+		t.Errorf("expected device: cycle 1 missing %v, cycle 2 unobserved %v", r.Cycles[0].Missing, r.Cycles[1].Unobserved)
 	}
 }
 

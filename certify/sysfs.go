@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,94 +36,139 @@ func findTarget(sysRoot, procRoot, address, driver string) (*target, error) {
 		return nil, fmt.Errorf("failed to list devices in sysfs: %w", err)
 	}
 
-	var matches []udev.Controller
-
-	for _, c := range snap.Controllers {
-		if (address == "" || strings.EqualFold(c.Address, address)) && (driver == "" || c.Driver == driver) {
-			matches = append(matches, c)
-		}
+	ctl, err := pickController(snap.Controllers, sysRoot, address, driver)
+	if err != nil {
+		return nil, err
 	}
-
-	switch {
-	case len(matches) == 0 && address != "":
-		if _, err := os.Stat(filepath.Join(sysRoot, "bus/pci/devices", address)); err != nil {
-			return nil, fmt.Errorf("no PCI device %s in %s/bus/pci/devices", address, sysRoot)
-		}
-
-		for _, c := range snap.Controllers {
-			if strings.EqualFold(c.Address, address) {
-				return nil, fmt.Errorf("%s is bound to %s, not %s", address, orNone(c.Driver), driver)
-			}
-		}
-
-		return nil, fmt.Errorf("%s is not a storage controller (PCI class 01xxxx, or 0c04xx for Fibre Channel)", address)
-	case len(matches) == 0:
-		return nil, fmt.Errorf("no storage controller is bound to %s", driver)
-	case len(matches) > 1:
-		var addrs []string
-		for _, c := range matches {
-			addrs = append(addrs, c.Address)
-		}
-
-		return nil, fmt.Errorf("%d controllers are bound to %s (%s): pick one with --controller", len(matches), driver, strings.Join(addrs, ", "))
-	}
-
-	t := &target{ctl: matches[0], names: map[string]string{}}
-	t.identity = readIdentity(sysRoot, procRoot, t.ctl)
 
 	root, err := filepath.EvalSymlinks(sysRoot)
 	if err != nil {
 		return nil, err
 	}
 
-	t.hosts = underController(root, filepath.Join(root, "class/scsi_host"), t.ctl.DevPath, func(name string) bool {
-		_, ok := hostNumber(name)
-
-		return ok
-	})
-	slices.SortFunc(t.hosts, func(a, b string) int {
-		x, _ := hostNumber(a)
-		y, _ := hostNumber(b)
-
-		return x - y
-	})
+	t := &target{ctl: ctl, identity: readIdentity(sysRoot, procRoot, ctl), names: map[string]string{}}
+	t.hosts = sortByHostNumber(scsiHostsUnder(root, ctl.DevPath))
 	t.identity.Hosts = t.hosts
-	t.scsiDevices = underController(root, filepath.Join(root, "bus/scsi/devices"), t.ctl.DevPath, func(name string) bool {
-		_, _, ok := scsiAddress(name)
+	t.scsiDevices = scsiDevicesUnder(root, ctl.DevPath)
+	t.listBlocks(snap.Blocks)
 
-		return ok
-	})
+	return t, nil
+}
 
-	hostBase := math.MaxInt
+// listBlocks keeps those of blocks on t's controller and names each by its
+// place under it (DeviceID), host numbers counted from the controller's
+// lowest.
+func (t *target) listBlocks(blocks []udev.BlockDevice) {
+	hosts := hostNumbersOf(t.hosts)
 
-	for _, h := range t.hosts {
-		n, _ := hostNumber(h)
-		hostBase = min(hostBase, n)
-	}
-
-	for _, b := range snap.Blocks {
-		if b.Controller != t.ctl.DevPath {
-			continue
-		}
-
-		t.blocks = append(t.blocks, b)
-
-		for _, h := range HostNumbers(b.DevPath, t.ctl.DevPath) {
-			hostBase = min(hostBase, h)
+	for _, b := range blocks {
+		if b.Controller == t.ctl.DevPath {
+			t.blocks = append(t.blocks, b)
+			hosts = append(hosts, HostNumbers(b.DevPath, t.ctl.DevPath)...)
 		}
 	}
 
-	if hostBase == math.MaxInt {
-		hostBase = 0
-	}
+	hostBase := lowestHost(hosts)
 
 	for _, b := range t.blocks {
 		id := DeviceID(b.DevPath, t.ctl.DevPath, hostBase, b.PartNumber)
 		t.expected = append(t.expected, id)
 		t.names[id] = b.Name
 	}
+}
 
-	return t, nil
+// pickController returns the one controller at address (any when "") and
+// bound to driver (any when ""), or an error saying why there is none.
+func pickController(ctls []udev.Controller, sysRoot, address, driver string) (udev.Controller, error) {
+	var matches []udev.Controller
+
+	for _, c := range ctls {
+		if (address == "" || strings.EqualFold(c.Address, address)) && (driver == "" || c.Driver == driver) {
+			matches = append(matches, c)
+		}
+	}
+
+	switch {
+	case len(matches) == 1:
+		return matches[0], nil
+	case len(matches) == 0 && address != "":
+		if _, err := os.Stat(filepath.Join(sysRoot, "bus/pci/devices", address)); err != nil {
+			return udev.Controller{}, fmt.Errorf("no PCI device %s in %s/bus/pci/devices", address, sysRoot)
+		}
+
+		for _, c := range ctls {
+			if strings.EqualFold(c.Address, address) {
+				return udev.Controller{}, fmt.Errorf("%s is bound to %s, not %s", address, orNone(c.Driver), driver)
+			}
+		}
+
+		return udev.Controller{}, fmt.Errorf("%s is not a storage controller (PCI class 01xxxx, or 0c04xx for Fibre Channel)", address)
+	case len(matches) == 0:
+		return udev.Controller{}, fmt.Errorf("no storage controller is bound to %s", driver)
+	}
+
+	var addrs []string
+	for _, c := range matches {
+		addrs = append(addrs, c.Address)
+	}
+
+	return udev.Controller{}, fmt.Errorf("%d controllers are bound to %s (%s): pick one with --controller", len(matches), driver, strings.Join(addrs, ", "))
+}
+
+// scsiHostsUnder lists the SCSI hosts ("host0") of the controller at
+// ctlDevPath, in name order, in the sysfs at root (symlinks resolved).
+func scsiHostsUnder(root, ctlDevPath string) []string {
+	return underController(root, filepath.Join(root, "class/scsi_host"), ctlDevPath, func(name string) bool {
+		_, ok := hostNumber(name)
+
+		return ok
+	})
+}
+
+// scsiDevicesUnder lists the SCSI devices ("0:2:0:0") of the controller at
+// ctlDevPath, in name order, in the sysfs at root (symlinks resolved).
+func scsiDevicesUnder(root, ctlDevPath string) []string {
+	return underController(root, filepath.Join(root, "bus/scsi/devices"), ctlDevPath, func(name string) bool {
+		_, _, ok := scsiAddress(name)
+
+		return ok
+	})
+}
+
+// sortByHostNumber sorts SCSI host names by number, host2 before host10,
+// and returns them.
+func sortByHostNumber(hosts []string) []string {
+	slices.SortFunc(hosts, func(a, b string) int {
+		x, _ := hostNumber(a)
+		y, _ := hostNumber(b)
+
+		return x - y
+	})
+
+	return hosts
+}
+
+// hostNumbersOf returns the numbers of SCSI host names ("host3" -> 3).
+func hostNumbersOf(hosts []string) []int {
+	numbers := make([]int, 0, len(hosts))
+
+	for _, h := range hosts {
+		if n, ok := hostNumber(h); ok {
+			numbers = append(numbers, n)
+		}
+	}
+
+	return numbers
+}
+
+// lowestHost returns the lowest of a controller's SCSI host numbers, which
+// DeviceID counts hosts from; 0 when there is none.
+func lowestHost(numbers []int) int {
+	if len(numbers) == 0 {
+		return 0
+	}
+
+	return slices.Min(numbers)
 }
 
 // underController lists the entries of dir (symlinks into /sys/devices)
@@ -178,11 +222,8 @@ func readIdentity(sysRoot, procRoot string, c udev.Controller) Identity {
 
 	root, err := filepath.EvalSymlinks(sysRoot)
 	if err == nil {
-		hosts := underController(root, filepath.Join(root, "class/scsi_host"), c.DevPath, func(n string) bool { _, ok := hostNumber(n); return ok })
-		slices.Sort(hosts)
-
 	found:
-		for _, h := range hosts {
+		for _, h := range scsiHostsUnder(root, c.DevPath) {
 			for _, attr := range firmwareAttributes {
 				if v := readAttr(filepath.Join(root, "class/scsi_host", h, attr)); v != "" {
 					id.Firmware, id.FirmwareFrom = v, filepath.Join("/sys/class/scsi_host", h, attr)

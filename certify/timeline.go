@@ -176,6 +176,8 @@ type EventRecord struct {
 	Line string `json:"line,omitempty"`
 }
 
+// recordEvent makes the record of ev; at is its time since the cycle's
+// reference.
 func recordEvent(ev udev.Event, at time.Duration) EventRecord {
 	return EventRecord{
 		AtMS: at.Milliseconds(), Action: string(ev.Action), Subsystem: ev.Subsystem, DevType: ev.DevType,
@@ -299,14 +301,24 @@ func partitionNumber(ev udev.Event) int {
 		return n
 	}
 
-	name := ev.DevName
-	if name == "" {
-		name = path.Base(ev.DevPath)
-	}
-
-	_, n := splitPartitionName(name)
+	_, n := splitPartitionName(kernelName(ev))
 
 	return n
+}
+
+// isArrival reports whether ev announces a disk or a partition.
+func isArrival(ev udev.Event) bool {
+	return ev.Subsystem == "block" && ev.Action == udev.ActionAdd && (ev.DevType == TypeDisk || ev.DevType == TypePartition)
+}
+
+// kernelName returns a block device's kernel name (sda5): DEVNAME, or the
+// last element of its devpath.
+func kernelName(ev udev.Event) string {
+	if ev.DevName != "" {
+		return ev.DevName
+	}
+
+	return path.Base(ev.DevPath)
 }
 
 // splitPartitionName splits a partition's kernel name into its disk's and

@@ -6,10 +6,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/raid-settle/raid-settle/internal/fstree"
 )
 
 // Devpaths of the fake machine in testdata/sysfs.txt.
@@ -24,6 +26,14 @@ const (
 	nvmeDisk    = nvmePCI + "/nvme/nvme0/nvme0n1"
 	loop0Path   = "/devices/virtual/block/loop0"
 )
+
+// buildSysfs builds the fake sysfs described by testdata/NAME, followed by
+// the extra entries (see fstree.Build), and returns its root.
+func buildSysfs(t testing.TB, name string, extra ...string) string {
+	t.Helper()
+
+	return fstree.Build(t, filepath.Join("testdata", name), extra...)
+}
 
 var walkTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -72,29 +82,6 @@ func fakeMachineEvents() []Event {
 	)
 }
 
-func diffEvents(t *testing.T, got, want []Event) {
-	t.Helper()
-
-	if reflect.DeepEqual(got, want) {
-		return
-	}
-
-	for i := range max(len(got), len(want)) {
-		var g, w Event
-		if i < len(got) {
-			g = got[i]
-		}
-
-		if i < len(want) {
-			w = want[i]
-		}
-
-		if !reflect.DeepEqual(g, w) {
-			t.Errorf("event %d:\n got %+v\nwant %+v", i, g, w)
-		}
-	}
-}
-
 func TestWalkFakeMachine(t *testing.T) {
 	root := buildSysfs(t, "sysfs.txt")
 
@@ -103,7 +90,9 @@ func TestWalkFakeMachine(t *testing.T) {
 		t.Fatalf("Walk: %v", err)
 	}
 
-	diffEvents(t, got, fakeMachineEvents())
+	if diff := cmp.Diff(fakeMachineEvents(), got); diff != "" {
+		t.Errorf("Walk (-want +got):\n%s", diff)
+	}
 }
 
 func TestWalkSkipsVanishedDevices(t *testing.T) {
@@ -123,7 +112,9 @@ func TestWalkSkipsVanishedDevices(t *testing.T) {
 		t.Fatalf("Walk: %v", err)
 	}
 
-	diffEvents(t, got, fakeMachineEvents())
+	if diff := cmp.Diff(fakeMachineEvents(), got); diff != "" {
+		t.Errorf("Walk (-want +got):\n%s", diff)
+	}
 }
 
 func TestWalkFallsBackToClassAttribute(t *testing.T) {
@@ -146,8 +137,8 @@ func TestWalkFallsBackToClassAttribute(t *testing.T) {
 
 	want := sysfsEvent("pci", "/devices/pci0000:00/0000:00:1f.2", "", "ahci", "",
 		map[string]string{"PCI_CLASS": "10601", "PCI_SLOT_NAME": "0000:00:1f.2"})
-	if !reflect.DeepEqual(got[3], want) {
-		t.Fatalf("event 3:\n got %+v\nwant %+v", got[3], want)
+	if diff := cmp.Diff(want, got[3]); diff != "" {
+		t.Fatalf("event 3 (-want +got):\n%s", diff)
 	}
 
 	if c, ok := ControllerFromEvent(got[3]); !ok || c.Kind != KindSATA {
@@ -167,7 +158,9 @@ func TestWalkReportsLinksOutsideDevices(t *testing.T) {
 	}
 
 	// Everything else is still listed.
-	diffEvents(t, got, fakeMachineEvents())
+	if diff := cmp.Diff(fakeMachineEvents(), got); diff != "" {
+		t.Errorf("Walk (-want +got):\n%s", diff)
+	}
 }
 
 func TestWalkMissingRoot(t *testing.T) {
@@ -198,7 +191,9 @@ func TestWalkThroughSymlinkedRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	diffEvents(t, got, fakeMachineEvents())
+	if diff := cmp.Diff(fakeMachineEvents(), got); diff != "" {
+		t.Errorf("Walk (-want +got):\n%s", diff)
+	}
 }
 
 func TestTakeSnapshot(t *testing.T) {
@@ -234,10 +229,8 @@ func TestTakeSnapshot(t *testing.T) {
 		},
 	}
 
-	if !reflect.DeepEqual(got, want) {
-		g, _ := json.MarshalIndent(got, "", "  ")
-		w, _ := json.MarshalIndent(want, "", "  ")
-		t.Fatalf("snapshot:\n got %s\nwant %s", g, w)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("snapshot (-want +got):\n%s", diff)
 	}
 }
 
@@ -329,7 +322,7 @@ func TestWalkFibreChannel(t *testing.T) {
 		t.Fatalf("Walk: %v", err)
 	}
 
-	diffEvents(t, got, []Event{
+	want := []Event{
 		sysfsEvent("pci", qlaPCI, "", "qla2xxx", "",
 			pciEnv("C0400", "1077:2261", "1077:029B", "0000:3b:00.0", "pci:v00001077d00002261sv00001077sd0000029Bbc0Csc04i00")),
 		sysfsEvent("pci", lpfcPCI, "", "lpfc", "",
@@ -340,7 +333,10 @@ func TestWalkFibreChannel(t *testing.T) {
 		sysfsEvent("block", usbStick, "disk", "", "sdc", blockEnv("8", "32", "4")),
 		sysfsEvent("block", qlaLUN, "disk", "", "sdb", blockEnv("8", "16", "3")),
 		sysfsEvent("block", qlaLUN+"/sdb5", "partition", "", "sdb5", blockEnv("8", "21", "3", "5", "STATE")),
-	})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Walk (-want +got):\n%s", diff)
+	}
 }
 
 func TestTakeSnapshotFibreChannel(t *testing.T) {
@@ -367,9 +363,7 @@ func TestTakeSnapshotFibreChannel(t *testing.T) {
 		},
 	}
 
-	if !reflect.DeepEqual(got, want) {
-		g, _ := json.MarshalIndent(got, "", "  ")
-		w, _ := json.MarshalIndent(want, "", "  ")
-		t.Fatalf("snapshot:\n got %s\nwant %s", g, w)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("snapshot (-want +got):\n%s", diff)
 	}
 }

@@ -11,6 +11,9 @@
 //	-- path/to/file --          a file; the lines that follow are its content
 //
 // A later file of the same path replaces an earlier one.
+//
+// Write creates such a tree anywhere; Build, for a test, creates one from a
+// spec file in a temporary directory.
 package fstree
 
 import (
@@ -19,7 +22,29 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 )
+
+// Build creates, under a new temporary directory of t, the tree described
+// by specFile followed by the entries of extra (in the same format, one or
+// more lines each), and returns that directory. A file in extra replaces
+// one of the same path in specFile. Build fails t when the spec cannot be
+// read or the tree written.
+func Build(t testing.TB, specFile string, extra ...string) string {
+	t.Helper()
+
+	spec, err := os.ReadFile(specFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	root := t.TempDir()
+	if err := Write(root, string(spec)+"\n"+strings.Join(extra, "\n")+"\n"); err != nil {
+		t.Fatalf("%s: %v", specFile, err)
+	}
+
+	return root
+}
 
 // Write creates the tree described by spec under root.
 func Write(root, spec string) error {
