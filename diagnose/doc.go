@@ -55,7 +55,8 @@
 //
 // # Verdicts
 //
-// Per node, by these rules (see verdict.go):
+// Per node, by these rules (analyse in verdict.go applies them; each group
+// is a verdict_*.go file, working from the facts of facts.go):
 //
 //   - late-disk: Talos decided without STATE (its "waiting -> missing", else
 //     udevd settling, else maintenance entry, else the gate's release without

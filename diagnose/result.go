@@ -217,47 +217,69 @@ func compact(tl *nodeTimeline) []Entry {
 // WriteText prints the result for a person: the verdicts with their
 // evidence, then the compact timeline and the sources.
 func (r *Result) WriteText(w io.Writer) {
-	origin := map[string]NodeInfo{}
-	for _, n := range r.Nodes {
-		origin[n.Node] = n
-	}
-
 	for i, v := range r.Verdicts {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
 
-		node := ""
-		if v.Node != "" {
-			node = " [" + v.Node + "]"
-		}
+		writeVerdict(w, v)
+	}
 
-		fmt.Fprintf(w, "%s%s: %s\n", v.ID, node, v.Summary)
+	r.writeTimeline(w)
 
-		if v.Explanation != "" {
-			writeWrapped(w, "  ", v.Explanation)
-		}
+	fmt.Fprintln(w, "\nsources:")
 
-		if v.LatenessS != nil {
-			fmt.Fprintf(w, "  lateness: %.3f s; talos.device.settle_time that would have covered it: %ds\n", *v.LatenessS, v.SettleTimeS)
-		}
+	for _, s := range r.Sources {
+		writeSource(w, s)
+	}
 
-		for _, rec := range v.Recommendations {
-			writeWrapped(w, "  - ", rec)
-		}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
 
-		if len(v.Evidence) > 0 {
-			fmt.Fprintln(w, "  evidence:")
-		}
+// writeVerdict prints one verdict: its summary, explanation and advice,
+// then the lines it quotes.
+func writeVerdict(w io.Writer, v Verdict) {
+	node := ""
+	if v.Node != "" {
+		node = " [" + v.Node + "]"
+	}
 
-		width := 0
-		for _, e := range v.Evidence {
-			width = max(width, len(fmt.Sprintf("%s:%d", e.File, e.Line)))
-		}
+	fmt.Fprintf(w, "%s%s: %s\n", v.ID, node, v.Summary)
 
-		for _, e := range v.Evidence {
-			fmt.Fprintf(w, "    %-*s %s  %s\n", width, fmt.Sprintf("%s:%d", e.File, e.Line), fmtAtS(e.AtS, e.Approx), clip(shorten(e.Message), 160))
-		}
+	if v.Explanation != "" {
+		writeWrapped(w, "  ", v.Explanation)
+	}
+
+	if v.LatenessS != nil {
+		fmt.Fprintf(w, "  lateness: %.3f s; talos.device.settle_time that would have covered it: %ds\n", *v.LatenessS, v.SettleTimeS)
+	}
+
+	for _, rec := range v.Recommendations {
+		writeWrapped(w, "  - ", rec)
+	}
+
+	if len(v.Evidence) > 0 {
+		fmt.Fprintln(w, "  evidence:")
+	}
+
+	width := 0
+	for _, e := range v.Evidence {
+		width = max(width, len(fmt.Sprintf("%s:%d", e.File, e.Line)))
+	}
+
+	for _, e := range v.Evidence {
+		fmt.Fprintf(w, "    %-*s %s  %s\n", width, fmt.Sprintf("%s:%d", e.File, e.Line), fmtAtS(e.AtS, e.Approx), clip(shorten(e.Message), 160))
+	}
+}
+
+// writeTimeline prints the compact timeline, under a heading for each
+// node that says what its times count from.
+func (r *Result) writeTimeline(w io.Writer) {
+	origin := map[string]NodeInfo{}
+	for _, n := range r.Nodes {
+		origin[n.Node] = n
 	}
 
 	node := "\x00"
@@ -282,43 +304,38 @@ func (r *Result) WriteText(w io.Writer) {
 
 		fmt.Fprintf(w, "  %s  %-20s %s\n", fmtAtS(e.AtS, e.Approx), e.Kind, clip(shorten(e.Text), 140))
 	}
+}
 
-	fmt.Fprintln(w, "\nsources:")
-
-	for _, s := range r.Sources {
-		formats := make([]string, len(s.Formats))
-		for i, f := range s.Formats {
-			formats[i] = string(f)
-		}
-
-		if len(formats) == 0 {
-			formats = []string{"no known format"}
-		}
-
-		fmt.Fprintf(w, "  %s: %s; %d line(s), %d recognised", s.File, strings.Join(formats, ", "), s.Lines, s.Recognised)
-
-		if s.LongLines > 0 {
-			fmt.Fprintf(w, ", %d over-long line(s) skipped", s.LongLines)
-		}
-
-		if s.Dropped > 0 {
-			fmt.Fprintf(w, ", %d recognised line(s) past the first %d not kept", s.Dropped, maxEventsPerSource)
-		}
-
-		if s.EarlierBoots > 0 {
-			fmt.Fprintf(w, ", %d line(s) of earlier boots dropped", s.EarlierBoots)
-		}
-
-		if s.Note != "" {
-			fmt.Fprintf(w, " (%s)", s.Note)
-		}
-
-		fmt.Fprintln(w)
+// writeSource prints one line about how an input was read.
+func writeSource(w io.Writer, s Source) {
+	formats := make([]string, len(s.Formats))
+	for i, f := range s.Formats {
+		formats[i] = string(f)
 	}
 
-	for _, n := range r.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
+	if len(formats) == 0 {
+		formats = []string{"no known format"}
 	}
+
+	fmt.Fprintf(w, "  %s: %s; %d line(s), %d recognised", s.File, strings.Join(formats, ", "), s.Lines, s.Recognised)
+
+	if s.LongLines > 0 {
+		fmt.Fprintf(w, ", %d over-long line(s) skipped", s.LongLines)
+	}
+
+	if s.Dropped > 0 {
+		fmt.Fprintf(w, ", %d recognised line(s) past the first %d not kept", s.Dropped, maxEventsPerSource)
+	}
+
+	if s.EarlierBoots > 0 {
+		fmt.Fprintf(w, ", %d line(s) of earlier boots dropped", s.EarlierBoots)
+	}
+
+	if s.Note != "" {
+		fmt.Fprintf(w, " (%s)", s.Note)
+	}
+
+	fmt.Fprintln(w)
 }
 
 // shorten drops the fields every controller-runtime line carries, for
@@ -346,6 +363,8 @@ func shorten(msg string) string {
 	return msg[:i] + "[" + ctrl + "] {" + after
 }
 
+// fmtAtS formats a time for the text output's column: "?" when unknown,
+// "~" before an approximate one.
 func fmtAtS(at *float64, approx bool) string {
 	if at == nil {
 		return fmt.Sprintf("%11s", "?")
@@ -359,6 +378,8 @@ func fmtAtS(at *float64, approx bool) string {
 	return fmt.Sprintf("%11s", s)
 }
 
+// clip cuts s to n bytes, without splitting a UTF-8 sequence, and marks
+// the cut with an ellipsis.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -366,7 +387,7 @@ func clip(s string, n int) string {
 
 	cut := n
 	for cut > 0 && s[cut]&0xc0 == 0x80 {
-		cut--
+		cut-- // do not split a UTF-8 sequence
 	}
 
 	return s[:cut] + "…"

@@ -150,10 +150,8 @@ func parseLines(name string, r io.Reader, seq *int) (parsed, error) {
 	lr := newLineReader(r)
 
 	counts := map[Format]int{}
-	byNode := map[string][]event{} // kept events of each node, last boot only
-	last := map[string]stamp{}     // last timed stamp per node
-	lastBoot := map[string]int64{} // last boot-clock time per node
-	kept := 0
+	clocks := nodeClocks{last: map[string]stamp{}, lastBoot: map[string]int64{}}
+	boots := lastBoots{byNode: map[string][]event{}}
 
 	for {
 		raw, ok := lr.next()
@@ -170,30 +168,11 @@ func parseLines(name string, r io.Reader, seq *int) (parsed, error) {
 			counts[pl.format]++
 		}
 
-		newBoot := false
-
-		if pl.st.clock != clockNone {
-			if pl.st.clock == clockBoot {
-				if prev, ok := lastBoot[pl.node]; ok && pl.st.ns+int64(time.Second) < prev {
-					newBoot = true // the boot-relative clock went back: a reboot
-				}
-
-				lastBoot[pl.node] = pl.st.ns
-			}
-
-			last[pl.node] = pl.st
-		} else if l, ok := last[pl.node]; ok {
-			pl.st = l
-			pl.st.approx = true
-		}
-
+		newBoot := clocks.stamp(&pl)
 		ev := classify(pl.msg)
 
 		if newBoot || ev.kind == kindBoot {
-			// Keep only the last boot of each node in this file.
-			p.src.EarlierBoots += len(byNode[pl.node])
-			kept -= len(byNode[pl.node])
-			byNode[pl.node] = byNode[pl.node][:0]
+			p.src.EarlierBoots += boots.restart(pl.node)
 		}
 
 		if ev.kind == kindNone {
@@ -202,44 +181,22 @@ func parseLines(name string, r io.Reader, seq *int) (parsed, error) {
 
 		p.src.Recognised++
 
-		if kept >= maxEventsPerSource {
+		if boots.kept >= maxEventsPerSource {
 			p.src.Dropped++
 
 			continue
 		}
 
-		ev.node = pl.node
-		ev.file = name
-		ev.line = p.src.Lines
-		ev.st = pl.st
-		ev.text = capText(s)
-		ev.msg = capText(strings.TrimLeft(pl.msg, " "))
-
+		ev = lineEvent(ev, pl, name, p.src.Lines, s)
 		*seq++
 		ev.seq = *seq
-
-		if pl.st.clock != clockNone && !pl.st.approx {
-			ev.key = anchorKey(pl.msg)
-		}
-
-		byNode[pl.node] = append(byNode[pl.node], ev)
-		kept++
+		boots.add(pl.node, ev)
 	}
 
 	p.src.LongLines = lr.long
 	p.src.Lines = lr.n
 	p.src.Formats = sortedFormats(counts)
-
-	for n, evs := range byNode {
-		if n != "" {
-			p.src.Nodes = append(p.src.Nodes, n)
-		}
-
-		p.events = append(p.events, evs...)
-	}
-
-	slices.Sort(p.src.Nodes)
-	slices.SortFunc(p.events, func(a, b event) int { return a.seq - b.seq })
+	p.src.Nodes, p.events = boots.collect()
 
 	if lr.err != nil {
 		return p, fmt.Errorf("reading %s: %w", name, lr.err)
@@ -248,23 +205,103 @@ func parseLines(name string, r io.Reader, seq *int) (parsed, error) {
 	return p, nil
 }
 
+// nodeClocks carries each node's time from line to line of one file.
+type nodeClocks struct {
+	last     map[string]stamp // last timed stamp per node
+	lastBoot map[string]int64 // last boot-clock time per node
+}
+
+// stamp gives pl, when it has no time of its own, the time of its node's
+// line before, marked approximate. It reports whether pl's boot-relative
+// clock went back: a reboot.
+func (c nodeClocks) stamp(pl *parsedLine) (newBoot bool) {
+	if pl.st.clock == clockNone {
+		if l, ok := c.last[pl.node]; ok {
+			pl.st = l
+			pl.st.approx = true
+		}
+
+		return false
+	}
+
+	if pl.st.clock == clockBoot {
+		if prev, ok := c.lastBoot[pl.node]; ok && pl.st.ns+int64(time.Second) < prev {
+			newBoot = true
+		}
+
+		c.lastBoot[pl.node] = pl.st.ns
+	}
+
+	c.last[pl.node] = pl.st
+
+	return newBoot
+}
+
+// lastBoots keeps the events of each node's last boot in one file.
+type lastBoots struct {
+	byNode map[string][]event
+	kept   int // events kept, all nodes together
+}
+
+// restart drops the events kept for node: a new boot begins. It returns
+// how many were dropped.
+func (b *lastBoots) restart(node string) int {
+	dropped := len(b.byNode[node])
+	b.kept -= dropped
+	b.byNode[node] = b.byNode[node][:0]
+
+	return dropped
+}
+
+// add keeps ev as one of node's.
+func (b *lastBoots) add(node string, ev event) {
+	b.byNode[node] = append(b.byNode[node], ev)
+	b.kept++
+}
+
+// collect returns the named nodes seen, sorted, and the events kept, in
+// reading order.
+func (b *lastBoots) collect() (nodes []string, events []event) {
+	for n, evs := range b.byNode {
+		if n != "" {
+			nodes = append(nodes, n)
+		}
+
+		events = append(events, evs...)
+	}
+
+	slices.Sort(nodes)
+	slices.SortFunc(events, func(a, b event) int { return a.seq - b.seq })
+
+	return nodes, events
+}
+
+// lineEvent completes ev, classified from pl, with where it was read (line
+// n of file, captured as text) and when.
+func lineEvent(ev event, pl parsedLine, file string, n int, text string) event {
+	ev.node = pl.node
+	ev.file = file
+	ev.line = n
+	ev.st = pl.st
+	ev.text = capText(text)
+	ev.msg = capText(strings.TrimLeft(pl.msg, " "))
+
+	if pl.st.clock != clockNone && !pl.st.approx {
+		ev.key = anchorKey(pl.msg)
+	}
+
+	return ev
+}
+
 // anchorKey is how the same message is recognised in two captures: the
 // message without Talos's console prefix and surrounding blanks.
 func anchorKey(msg string) string {
 	return strings.TrimSpace(strings.TrimPrefix(msg, "[talos] "))
 }
 
+// capText caps a line's text at maxEvidenceText bytes.
 func capText(s string) string {
-	if len(s) <= maxEvidenceText {
-		return s
-	}
-
-	cut := maxEvidenceText
-	for cut > 0 && s[cut]&0xc0 == 0x80 {
-		cut-- // do not split a UTF-8 sequence
-	}
-
-	return s[:cut] + "…"
+	return clip(s, maxEvidenceText)
 }
 
 func sortedFormats(counts map[Format]int) []Format {
@@ -338,103 +375,131 @@ func (lf *lineFinder) line(v any) int {
 // clock. data is the report's JSON, for line numbers; nil when the report
 // did not come from a file.
 func reportEvents(name string, rep *agent.Report, data []byte, seq *int) parsed {
-	p := parsed{src: Source{File: name, Formats: []Format{FormatGateReport}, Lines: 1 + bytes.Count(data, []byte{'\n'})}}
-	lf := &lineFinder{data: data}
-
-	if !rep.Started.IsZero() {
-		p.gateStart = rep.Started.UnixNano()
-	}
-
-	add := func(ev event, atMS int64, line int, text string) {
-		*seq++
-		ev.file, ev.line, ev.seq, ev.text = name, line, *seq, capText(text)
-		ev.msg = ev.text
-		ev.st = stamp{clock: clockGate, ns: atMS * int64(time.Millisecond)}
-		p.events = append(p.events, ev)
+	rr := &reportReader{
+		p:           parsed{src: Source{File: name, Formats: []Format{FormatGateReport}, Lines: 1 + bytes.Count(data, []byte{'\n'})}},
+		lf:          &lineFinder{data: data},
+		seq:         seq,
+		controllers: map[string]bool{},
 	}
 
 	if !rep.Started.IsZero() {
-		add(event{kind: kindGate, subject: "start"}, 0, lf.line(rep.Started), fmt.Sprintf("started: %s (raid-settle %s)", rep.Started.Format(time.RFC3339Nano), rep.Version))
+		rr.p.gateStart = rep.Started.UnixNano()
+		rr.add(event{kind: kindGate, subject: "start"}, 0, rr.lf.line(rep.Started), fmt.Sprintf("started: %s (raid-settle %s)", rep.Started.Format(time.RFC3339Nano), rep.Version))
 	}
 
 	for _, n := range rep.Notes {
 		ev := classifyGate(n)
 		ev.key = "raid-settle: " + n
-		add(ev, 0, lf.line(n), "notes: "+n)
+		rr.add(ev, 0, rr.lf.line(n), "notes: "+n)
 	}
-
-	controllers := map[string]bool{}
 
 	for i, in := range rep.Timeline {
 		switch {
 		case in.Kind == agent.InputEvent && in.Event != nil:
-			ev := in.Event
-			line := 0
-
-			switch {
-			case ev.Subsystem == "pci" && ev.Driver != "" && !controllers[ev.DevPath]:
-				controllers[ev.DevPath] = true
-				line = lf.line(ev.DevPath)
-				add(event{kind: kindController, subject: ev.Driver}, in.AtMS, line,
-					fmt.Sprintf("timeline[%d] at %d ms: %s pci %s driver %s (%s)", i, in.AtMS, ev.Action, path.Base(ev.DevPath), ev.Driver, ev.Source))
-			case ev.Subsystem == "block" && ev.Action == "add" && ev.DevType == "disk":
-				name := orBase(ev.DevName, ev.DevPath)
-				line = lf.line(name)
-				add(event{kind: kindDisk, subject: name, detail: "raid-settle"}, in.AtMS, line,
-					fmt.Sprintf("timeline[%d] at %d ms: add block disk %s (%s)", i, in.AtMS, name, ev.Source))
-			case ev.Subsystem == "block" && ev.Action == "add" && ev.DevType == "partition":
-				part := orBase(ev.DevName, ev.DevPath)
-				label := ev.Env["PARTNAME"]
-				line = lf.line(part)
-				text := fmt.Sprintf("timeline[%d] at %d ms: add block partition %s PARTNAME=%s (%s)", i, in.AtMS, part, label, ev.Source)
-				add(event{kind: kindPartitions, subject: path.Base(path.Dir(ev.DevPath)), parts: []string{part}, detail: "raid-settle"}, in.AtMS, line, text)
-
-				if label == "STATE" {
-					add(event{kind: kindGateStatePart, subject: part}, in.AtMS, line, text)
-				}
-			}
+			rr.uevent(i, in)
 		case in.Kind == agent.InputProbe && in.Probe != nil:
-			for _, c := range in.Probe.Candidates {
-				part := blockdev.PartitionName(in.Probe.Disk, c.Partition)
-				if c.PartitionDevice != "" {
-					part = path.Base(c.PartitionDevice)
-				}
-
-				add(event{kind: kindGateStateCheck, subject: part, detail: string(c.Verdict)}, in.AtMS, lf.line(in.Probe.Disk),
-					fmt.Sprintf("timeline[%d] at %d ms: probe %s: STATE partition %d %s %s%s", i, in.AtMS, in.Probe.Disk, c.Partition, c.Content, c.Verdict, problemCodes(c.Problems)))
-			}
+			rr.probe(i, in)
 		}
 	}
 
 	for _, l := range rep.Log {
 		ev := classifyGate(l.Line)
 		ev.key = "raid-settle: " + l.Line
-		add(ev, l.AtMS, lf.line(l.Line), fmt.Sprintf("log at %d ms: %s", l.AtMS, l.Line))
+		rr.add(ev, l.AtMS, rr.lf.line(l.Line), fmt.Sprintf("log at %d ms: %s", l.AtMS, l.Line))
 	}
 
 	if d := rep.Decision; d != nil {
-		line := lf.line(d.Reason)
-		add(event{kind: kindGateRelease, subject: string(d.Decision), detail: d.Reason}, d.AtMS, line,
-			fmt.Sprintf("decision: %s at %d ms: %s", d.Decision, d.AtMS, d.Reason))
-
-		if d.State != nil {
-			part := blockdev.PartitionName(path.Base(d.State.Device), d.State.Partition)
-			if d.State.PartitionDevice != "" {
-				part = path.Base(d.State.PartitionDevice)
-			}
-
-			add(event{kind: kindGateStateCheck, subject: part, detail: string(d.State.Verdict)}, d.AtMS, line,
-				fmt.Sprintf("decision state: %s partition %d %s %s%s", d.State.Device, d.State.Partition, d.State.Content, d.State.Verdict, problemCodes(d.State.Problems)))
-		}
+		rr.decision(d)
 	}
 
 	for _, e := range rep.Errors {
-		add(event{kind: kindGate}, rep.HeldMS, lf.line(e), "errors: "+e)
+		rr.add(event{kind: kindGate}, rep.HeldMS, rr.lf.line(e), "errors: "+e)
 	}
 
-	p.src.Recognised = len(p.events)
+	rr.p.src.Recognised = len(rr.p.events)
 
-	return p
+	return rr.p
+}
+
+// reportReader collects the events of one gate report.
+type reportReader struct {
+	p   parsed
+	lf  *lineFinder
+	seq *int
+	// controllers are the PCI devices already shown: a controller's first
+	// uevent is the one that matters.
+	controllers map[string]bool
+}
+
+// add appends ev, at atMS on the gate's clock, read from line of the
+// report as text.
+func (rr *reportReader) add(ev event, atMS int64, line int, text string) {
+	*rr.seq++
+	ev.file, ev.line, ev.seq, ev.text = rr.p.src.File, line, *rr.seq, capText(text)
+	ev.msg = ev.text
+	ev.st = stamp{clock: clockGate, ns: atMS * int64(time.Millisecond)}
+	rr.p.events = append(rr.p.events, ev)
+}
+
+// uevent adds timeline input i, a uevent, when it is a storage
+// controller's first, a disk added, or a partition added.
+func (rr *reportReader) uevent(i int, in agent.TimedInput) {
+	ev := in.Event
+
+	switch {
+	case ev.Subsystem == "pci" && ev.Driver != "" && !rr.controllers[ev.DevPath]:
+		rr.controllers[ev.DevPath] = true
+		rr.add(event{kind: kindController, subject: ev.Driver}, in.AtMS, rr.lf.line(ev.DevPath),
+			fmt.Sprintf("timeline[%d] at %d ms: %s pci %s driver %s (%s)", i, in.AtMS, ev.Action, path.Base(ev.DevPath), ev.Driver, ev.Source))
+	case ev.Subsystem == "block" && ev.Action == "add" && ev.DevType == "disk":
+		name := orBase(ev.DevName, ev.DevPath)
+		rr.add(event{kind: kindDisk, subject: name, detail: "raid-settle"}, in.AtMS, rr.lf.line(name),
+			fmt.Sprintf("timeline[%d] at %d ms: add block disk %s (%s)", i, in.AtMS, name, ev.Source))
+	case ev.Subsystem == "block" && ev.Action == "add" && ev.DevType == "partition":
+		part := orBase(ev.DevName, ev.DevPath)
+		label := ev.Env["PARTNAME"]
+		line := rr.lf.line(part)
+		text := fmt.Sprintf("timeline[%d] at %d ms: add block partition %s PARTNAME=%s (%s)", i, in.AtMS, part, label, ev.Source)
+		rr.add(event{kind: kindPartitions, subject: path.Base(path.Dir(ev.DevPath)), parts: []string{part}, detail: "raid-settle"}, in.AtMS, line, text)
+
+		if label == "STATE" {
+			rr.add(event{kind: kindGateStatePart, subject: part}, in.AtMS, line, text)
+		}
+	}
+}
+
+// probe adds timeline input i, a probe of a disk, as one check of each
+// STATE partition it verified.
+func (rr *reportReader) probe(i int, in agent.TimedInput) {
+	for _, c := range in.Probe.Candidates {
+		part := blockdev.PartitionName(in.Probe.Disk, c.Partition)
+		if c.PartitionDevice != "" {
+			part = path.Base(c.PartitionDevice)
+		}
+
+		rr.add(event{kind: kindGateStateCheck, subject: part, detail: string(c.Verdict)}, in.AtMS, rr.lf.line(in.Probe.Disk),
+			fmt.Sprintf("timeline[%d] at %d ms: probe %s: STATE partition %d %s %s%s", i, in.AtMS, in.Probe.Disk, c.Partition, c.Content, c.Verdict, problemCodes(c.Problems)))
+	}
+}
+
+// decision adds the gate's release and, when it names STATE, its check of
+// it.
+func (rr *reportReader) decision(d *agent.Release) {
+	line := rr.lf.line(d.Reason)
+	rr.add(event{kind: kindGateRelease, subject: string(d.Decision), detail: d.Reason}, d.AtMS, line,
+		fmt.Sprintf("decision: %s at %d ms: %s", d.Decision, d.AtMS, d.Reason))
+
+	if d.State == nil {
+		return
+	}
+
+	part := blockdev.PartitionName(path.Base(d.State.Device), d.State.Partition)
+	if d.State.PartitionDevice != "" {
+		part = path.Base(d.State.PartitionDevice)
+	}
+
+	rr.add(event{kind: kindGateStateCheck, subject: part, detail: string(d.State.Verdict)}, d.AtMS, line,
+		fmt.Sprintf("decision state: %s partition %d %s %s%s", d.State.Device, d.State.Partition, d.State.Content, d.State.Verdict, problemCodes(d.State.Problems)))
 }
 
 func orBase(name, devpath string) string {

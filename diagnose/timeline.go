@@ -112,8 +112,23 @@ func compactNotes(notes []string) []string {
 // the kernel log and in a gate report), by the median of their differences;
 // a gate report's own start time ties it to the wall clock otherwise.
 func align(node string, evs []event, gateStart int64) *nodeTimeline {
-	tl := &nodeTimeline{node: node}
+	tl := &nodeTimeline{node: node, axis: axisClock(evs)}
 
+	offset, known := clockOffsets(evs, tl.axis, gateStart)
+	tl.place(evs, offset, known)
+
+	if known[clockWall] {
+		tl.wallOffset, tl.hasWall = offset[clockWall], true
+	}
+
+	tl.setOrigin(known[clockBoot], offset[clockBoot])
+
+	return tl
+}
+
+// axisClock is the clock most exactly timed events use; clockNone when
+// none has a time.
+func axisClock(evs []event) clock {
 	counts := map[clock]int{}
 
 	for _, e := range evs {
@@ -122,18 +137,25 @@ func align(node string, evs []event, gateStart int64) *nodeTimeline {
 		}
 	}
 
-	tl.axis = clockNone
+	axis := clockNone
 	for _, c := range allClocks {
-		if counts[c] > counts[tl.axis] {
-			tl.axis = c
+		if counts[c] > counts[axis] {
+			axis = c
 		}
 	}
 
-	offset := map[clock]int64{}
-	known := map[clock]bool{}
+	return axis
+}
 
-	if tl.axis != clockNone {
-		known[tl.axis] = true
+// clockOffsets ties each clock it can to axis: offset[c] is what to add to
+// a time on clock c to put it on the axis, for each c that is known. A
+// clock tied to another already tied counts too, hence the rounds.
+func clockOffsets(evs []event, axis clock, gateStart int64) (offset map[clock]int64, known map[clock]bool) {
+	offset = map[clock]int64{}
+	known = map[clock]bool{}
+
+	if axis != clockNone {
+		known[axis] = true
 	}
 
 	anchors := anchorTable(evs)
@@ -144,7 +166,7 @@ func align(node string, evs []event, gateStart int64) *nodeTimeline {
 				continue
 			}
 
-			for _, k := range append([]clock{tl.axis}, allClocks...) {
+			for _, k := range append([]clock{axis}, allClocks...) {
 				if !known[k] || k == c {
 					continue
 				}
@@ -177,6 +199,13 @@ func align(node string, evs []event, gateStart int64) *nodeTimeline {
 		}
 	}
 
+	return offset, known
+}
+
+// place puts the events whose clock is known on the axis and counts the
+// others; it keeps those on the axis in time order, the others after them
+// in reading order, and one copy of a message seen in two captures.
+func (tl *nodeTimeline) place(evs []event, offset map[clock]int64, known map[clock]bool) {
 	for _, e := range evs {
 		if e.st.clock != clockNone && known[e.st.clock] {
 			e.at, e.aligned = e.st.ns+offset[e.st.clock], true
@@ -201,14 +230,6 @@ func align(node string, evs []event, gateStart int64) *nodeTimeline {
 	})
 
 	tl.events = dedupe(tl.events)
-
-	if known[clockWall] {
-		tl.wallOffset, tl.hasWall = offset[clockWall], true
-	}
-
-	tl.setOrigin(known[clockBoot], offset[clockBoot])
-
-	return tl
 }
 
 // setOrigin picks the time shown as 0: the kernel's boot when known, else
@@ -238,6 +259,27 @@ func (tl *nodeTimeline) setOrigin(bootKnown bool, bootOffset int64) {
 			}
 		}
 	}
+}
+
+// atS is e's time in seconds since the axis origin, nil when e is not on
+// the axis.
+func (tl *nodeTimeline) atS(e *event) *float64 {
+	if !e.aligned {
+		return nil
+	}
+
+	s := seconds(e.at - tl.origin)
+
+	return &s
+}
+
+// wallTime is e's wall-clock time (RFC 3339), "" when unknown.
+func (tl *nodeTimeline) wallTime(e *event) string {
+	if !e.aligned || !tl.hasWall {
+		return ""
+	}
+
+	return time.Unix(0, e.at-tl.wallOffset).UTC().Format(time.RFC3339Nano)
 }
 
 func boolInt(b bool) int64 {
