@@ -14,7 +14,6 @@ type facts struct {
 	tl *nodeTimeline
 
 	// From the kernel command line (and the gate's note of the misspelling).
-	cmdlines      []*event
 	misspelled    []*event // command lines with the plural, and the gate's note
 	settleArg     string   // talos.device.settle_time= value on the command line
 	settleArgLine *event
@@ -23,7 +22,6 @@ type facts struct {
 	// From Talos: the extra settle time it applied or refused, udevd's
 	// health check, STATE's volume phases, mounts and errors, the config
 	// it loaded and the maintenance mode it entered.
-	settleTime                           *event
 	settleBad                            *event
 	udevReady, udevStarted               *event
 	stateMissing, stateFound, stateReady *event
@@ -32,14 +30,10 @@ type facts struct {
 	configLoaded, configLookup           *event
 	stateMounts                          []*event
 	xfsErrors, repairs, stateErrors      []*event
-	xfsClean                             []*event
 
-	// From raid-settle: whether it ran, its release, the STATE partition it
-	// saw and its verifications of it.
-	gateSeen      bool
-	gateRelease   *event
-	gateStatePart *event
-	gateChecks    []*event
+	// From raid-settle: its release and its verifications of STATE.
+	gateRelease *event
+	gateChecks  []*event
 
 	// From the kernel's storage lines.
 	disks map[string]*event // first sign of each whole disk
@@ -48,8 +42,7 @@ type facts struct {
 	scsi  map[string]*event // first Direct-Access line of each H:C:T:L address
 
 	// statePart is STATE's partition, as the first line to name it says.
-	statePart     string
-	statePartFrom *event
+	statePart string
 }
 
 // gather reads a node's timeline into facts. Each kind of line feeds one
@@ -90,8 +83,6 @@ func preferFirst(kept, e *event) *event {
 func (f *facts) noteCmdline(e *event) {
 	switch e.kind {
 	case kindCmdline:
-		f.cmdlines = append(f.cmdlines, e)
-
 		for _, arg := range strings.Fields(e.detail) {
 			key, value, _ := strings.Cut(arg, "=")
 
@@ -113,8 +104,6 @@ func (f *facts) noteCmdline(e *event) {
 // the settle time, udevd, the machine config, maintenance mode.
 func (f *facts) noteTalos(e *event) {
 	switch e.kind {
-	case kindSettleTime:
-		f.settleTime = preferFirst(f.settleTime, e)
 	case kindSettleBad:
 		f.settleBad = preferFirst(f.settleBad, e)
 	case kindUdevReady:
@@ -140,13 +129,11 @@ func (f *facts) noteState(e *event) {
 		}
 	case kindStateMount:
 		f.stateMounts = append(f.stateMounts, e)
-		f.setStatePart(e.location, e)
+		f.setStatePart(e.location)
 	case kindStateError:
 		f.stateErrors = append(f.stateErrors, e)
 	case kindXFSError:
 		f.xfsErrors = append(f.xfsErrors, e)
-	case kindXFSClean:
-		f.xfsClean = append(f.xfsClean, e)
 	case kindRepair:
 		f.repairs = append(f.repairs, e)
 	}
@@ -165,29 +152,23 @@ func (f *facts) noteStatePhase(e *event) {
 			f.stateReady = preferFirst(f.stateReady, e)
 		}
 
-		f.setStatePart(e.location, e)
+		f.setStatePart(e.location)
 	case "failed":
 		f.stateFailed = append(f.stateFailed, e)
-		f.setStatePart(e.location, e)
+		f.setStatePart(e.location)
 	}
 }
 
 // noteGate records raid-settle's lines.
 func (f *facts) noteGate(e *event) {
 	switch e.kind {
-	case kindGate, kindGateMisspelled:
-		f.gateSeen = true
 	case kindGateRelease:
-		f.gateSeen = true
 		f.gateRelease = preferFirst(f.gateRelease, e)
 	case kindGateStatePart:
-		f.gateSeen = true
-		f.gateStatePart = preferFirst(f.gateStatePart, e)
-		f.setStatePart(e.subject, e)
+		f.setStatePart(e.subject)
 	case kindGateStateCheck:
-		f.gateSeen = true
 		f.gateChecks = append(f.gateChecks, e)
-		f.setStatePart(e.subject, e)
+		f.setStatePart(e.subject)
 	}
 }
 
@@ -226,13 +207,13 @@ func (f *facts) sawDisk(name string, e *event) {
 }
 
 // setStatePart records where STATE is, trusting the first source that says.
-func (f *facts) setStatePart(loc string, e *event) {
+func (f *facts) setStatePart(loc string) {
 	loc = strings.TrimPrefix(loc, "/dev/")
 	if loc == "" || f.statePart != "" {
 		return
 	}
 
-	f.statePart, f.statePartFrom = loc, e
+	f.statePart = loc
 }
 
 // gateReleased reports whether raid-settle released the boot with one of
