@@ -70,6 +70,9 @@ func (h *Harness) RunOne(ctx context.Context, s *Scenario, v Variant, images *Im
 	return r
 }
 
+// runOne boots scenario s in variant v once, in dir, and records what the
+// boot showed in r. It returns the VM's error, or why the boot could not be
+// set up.
 func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Images, dir string, r *Result) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -79,138 +82,20 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 		return err
 	}
 
-	args := append(h.arch().kernelArgs(baseArgs), s.Args...)
-	if s.Linger > 0 {
-		args = append(args, fmt.Sprintf("e2e.linger=%ds", int(s.Linger.Seconds())))
+	ctls, used, arms, err := s.machine(images, dir)
+	if err != nil {
+		return err
 	}
 
-	if s.RescanAfter > 0 {
-		args = append(args, fmt.Sprintf("e2e.rescan_after=%dms", s.RescanAfter.Milliseconds()))
-	}
-
-	if s.Certify {
-		args = append(args, "e2e.certify=1")
-	}
-
-	if h.Klog {
-		args = append(args, "e2e.klog=1")
-	}
-
-	if s.WatchGate {
-		args = append(args, "e2e.procs=1")
-	}
-
-	if s.SettleChecks > 0 {
-		args = append(args, fmt.Sprintf("e2e.settle_checks=%d", s.SettleChecks))
-	}
-
-	// GRUB's Linux loader puts BOOT_IMAGE= before the menu entry's
-	// arguments.
-	if s.BootImage != "" {
-		args = append([]string{"BOOT_IMAGE=" + s.BootImage}, args...)
-	}
-
-	var (
-		used   []string
-		arms   []Arm
-		virtio int
-	)
-
-	ctls := make([]Controller, len(s.Controllers))
-
-	for ci, c := range s.Controllers {
-		ctls[ci] = Controller{Bus: c.Bus, HotplugAfter: c.HotplugAfter, DisksAfter: c.DisksAfter}
-
-		for di, d := range c.Disks {
-			if d.PlugAfter > 0 && c.HotplugAfter > 0 {
-				return fmt.Errorf("controller %d: a disk plugged in late (PlugAfter) needs its controller there at boot", ci)
-			}
-
-			if c.Bus == BusVirtio {
-				virtio++
-			}
-
-			if d.Image == ImageNull {
-				if d.EIO > 0 || d.Hang || d.Boot {
-					return fmt.Errorf("controller %d disk %d: a %s disk cannot fail reads, hang or be the boot disk", ci, di, ImageNull)
-				}
-
-				ctls[ci].Disks = append(ctls[ci].Disks, Drive{Null: true, Size: blankSize, Late: d.Late, PlugAfter: d.PlugAfter})
-
-				continue
-			}
-
-			img, err := images.Path(d.Image)
-			if err != nil {
-				return err
-			}
-
-			used = append(used, img)
-			drive := Drive{Image: img, Late: d.Late, PlugAfter: d.PlugAfter}
-
-			if d.Hang {
-				if c.Bus != BusVirtio || c.HotplugAfter > 0 {
-					return fmt.Errorf("a hung disk must be a virtio-blk disk present at boot")
-				}
-
-				// virtio-blk disks are named in PCI order.
-				drive.Hang = true
-				arms = append(arms, hangArms(fmt.Sprintf("c%d-d%d", ci, di), "vd"+string(rune('a'+virtio-1)))...)
-			}
-
-			if d.EIO > 0 {
-				state, err := FindPartition(img, "STATE")
-				if err != nil {
-					return err
-				}
-
-				drive.Blkdebug = filepath.Join(dir, fmt.Sprintf("blkdebug-c%d-d%d.conf", ci, di))
-				if err = WriteBlkdebug(drive.Blkdebug, state.FirstSector, d.EIO); err != nil {
-					return err
-				}
-			}
-
-			ctls[ci].Disks = append(ctls[ci].Disks, drive)
-		}
-	}
-
-	if s.BootHint {
-		if k, ok := s.stateImage(); ok {
-			img, err := images.Path(k)
-			if err != nil {
-				return err
-			}
-
-			efi, err := FindPartition(img, "EFI")
-			if err != nil {
-				return err
-			}
-
-			args = append(args, "e2e.efi_boot_part="+efi.UUID)
-		}
-	}
-
-	if k, ok := s.bootImage(); ok {
-		img, err := images.Path(k)
-		if err != nil {
-			return err
-		}
-
-		state, err := FindPartition(img, "STATE")
-		if err != nil {
-			return err
-		}
-
-		r.BootStateUUID = state.UUID
+	args, err := h.kernelArgs(s, images, r)
+	if err != nil {
+		return err
 	}
 
 	initrd := h.Initrds[v]
 
 	if s.ProfileFrom != "" {
-		var (
-			names []string
-			err   error
-		)
+		var names []string
 
 		if initrd, names, err = profileOverlay(initrd, filepath.Dir(dir), s.ProfileFrom, dir); err != nil {
 			return err
@@ -259,6 +144,148 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 	t0 := time.Now()
 	hotplugs, runErr := vm.Run(ctx)
 	r.Wall = time.Since(t0)
+	r.recordVM(vm, hotplugs)
+
+	after, err := hashAll(used)
+	if err != nil {
+		return err
+	}
+
+	r.ImagesUnchanged = strings.Join(before, ",") == strings.Join(after, ",")
+
+	return runErr
+}
+
+// partition returns the partition called name on the image of kind k.
+func (im *Images) partition(k Image, name string) (PartitionInfo, error) {
+	img, err := im.Path(k)
+	if err != nil {
+		return PartitionInfo{}, err
+	}
+
+	return FindPartition(img, name)
+}
+
+// kernelArgs are the guest kernel's arguments for s: the base ones, the
+// scenario's, the guest init's switches, and the boot evidence s asks for
+// (GRUB's BOOT_IMAGE, the EFI boot-partition hint). It also records in r
+// the GUID of the boot disk's STATE.
+func (h *Harness) kernelArgs(s *Scenario, images *Images, r *Result) ([]string, error) {
+	args := append(h.arch().kernelArgs(baseArgs), s.Args...)
+
+	for _, sw := range []struct {
+		on  bool
+		arg string
+	}{
+		{s.Linger > 0, fmt.Sprintf("e2e.linger=%ds", int(s.Linger.Seconds()))},
+		{s.RescanAfter > 0, fmt.Sprintf("e2e.rescan_after=%dms", s.RescanAfter.Milliseconds())},
+		{s.Certify, "e2e.certify=1"},
+		{h.Klog, "e2e.klog=1"},
+		{s.WatchGate, "e2e.procs=1"},
+		{s.SettleChecks > 0, fmt.Sprintf("e2e.settle_checks=%d", s.SettleChecks)},
+	} {
+		if sw.on {
+			args = append(args, sw.arg)
+		}
+	}
+
+	// GRUB's Linux loader puts BOOT_IMAGE= before the menu entry's
+	// arguments.
+	if s.BootImage != "" {
+		args = append([]string{"BOOT_IMAGE=" + s.BootImage}, args...)
+	}
+
+	if k, ok := s.stateImage(); ok && s.BootHint {
+		efi, err := images.partition(k, "EFI")
+		if err != nil {
+			return nil, err
+		}
+
+		args = append(args, "e2e.efi_boot_part="+efi.UUID)
+	}
+
+	if k, ok := s.bootImage(); ok {
+		state, err := images.partition(k, "STATE")
+		if err != nil {
+			return nil, err
+		}
+
+		r.BootStateUUID = state.UUID
+	}
+
+	return args, nil
+}
+
+// machine lays out s's controllers and disks for the VM. It returns them,
+// the images the boot uses (to check that it left them unchanged), and the
+// breakpoints that hang a disk; dir receives the blkdebug files of the
+// disks that fail reads.
+func (s *Scenario) machine(images *Images, dir string) (ctls []Controller, used []string, arms []Arm, err error) {
+	virtio := 0
+	ctls = make([]Controller, len(s.Controllers))
+
+	for ci, c := range s.Controllers {
+		ctls[ci] = Controller{Bus: c.Bus, HotplugAfter: c.HotplugAfter, DisksAfter: c.DisksAfter}
+
+		for di, d := range c.Disks {
+			if d.PlugAfter > 0 && c.HotplugAfter > 0 {
+				return nil, nil, nil, fmt.Errorf("controller %d: a disk plugged in late (PlugAfter) needs its controller there at boot", ci)
+			}
+
+			if c.Bus == BusVirtio {
+				virtio++
+			}
+
+			if d.Image == ImageNull {
+				if d.EIO > 0 || d.Hang || d.Boot {
+					return nil, nil, nil, fmt.Errorf("controller %d disk %d: a %s disk cannot fail reads, hang or be the boot disk", ci, di, ImageNull)
+				}
+
+				ctls[ci].Disks = append(ctls[ci].Disks, Drive{Null: true, Size: blankSize, Late: d.Late, PlugAfter: d.PlugAfter})
+
+				continue
+			}
+
+			img, err := images.Path(d.Image)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+
+			used = append(used, img)
+			drive := Drive{Image: img, Late: d.Late, PlugAfter: d.PlugAfter}
+
+			if d.Hang {
+				if c.Bus != BusVirtio || c.HotplugAfter > 0 {
+					return nil, nil, nil, fmt.Errorf("a hung disk must be a virtio-blk disk present at boot")
+				}
+
+				// virtio-blk disks are named in PCI order.
+				drive.Hang = true
+				arms = append(arms, hangArms(fmt.Sprintf("c%d-d%d", ci, di), "vd"+string(rune('a'+virtio-1)))...)
+			}
+
+			if d.EIO > 0 {
+				state, err := FindPartition(img, "STATE")
+				if err != nil {
+					return nil, nil, nil, err
+				}
+
+				drive.Blkdebug = filepath.Join(dir, fmt.Sprintf("blkdebug-c%d-d%d.conf", ci, di))
+				if err = WriteBlkdebug(drive.Blkdebug, state.FirstSector, d.EIO); err != nil {
+					return nil, nil, nil, err
+				}
+			}
+
+			ctls[ci].Disks = append(ctls[ci].Disks, drive)
+		}
+	}
+
+	return ctls, used, arms, nil
+}
+
+// recordVM records what the VM run did besides the guest's records: the
+// breakpoints armed, the hot-plugs, and their errors.
+func (r *Result) recordVM(vm *VM, hotplugs []HotplugEvent) {
 	r.Hotplugs = hotplugs
 	r.Armed = vm.Armed
 
@@ -277,15 +304,6 @@ func (h *Harness) runOne(ctx context.Context, s *Scenario, v Variant, images *Im
 	if len(hotplugs) > 0 && r.InitMS >= 0 && !r.initAt.IsZero() {
 		r.HotplugMS = r.InitMS + hotplugs[0].At.Sub(r.initAt).Milliseconds()
 	}
-
-	after, err := hashAll(used)
-	if err != nil {
-		return err
-	}
-
-	r.ImagesUnchanged = strings.Join(before, ",") == strings.Join(after, ",")
-
-	return runErr
 }
 
 // driverLoaded accepts the kernel's own add uevent of the megaraid_sas
