@@ -10,6 +10,7 @@ import (
 
 	"github.com/raid-settle/raid-settle/agent/gatelog"
 	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
 	"github.com/raid-settle/raid-settle/udev"
 )
 
@@ -689,13 +690,13 @@ func probeFailure(p ProbeResult) string {
 
 // problemSummary lists the codes of the problems that are more than
 // remarks.
-func problemSummary(ps []blockdev.Problem) string { return strings.Join(problemCodes(ps), ", ") }
+func problemSummary(ps []problem.Problem) string { return strings.Join(problemCodes(ps), ", ") }
 
-func problemCodes(ps []blockdev.Problem) []string {
+func problemCodes(ps []problem.Problem) []string {
 	var codes []string
 
 	for _, p := range ps {
-		if p.Severity != blockdev.SeverityInfo {
+		if p.Severity != problem.SeverityInfo {
 			codes = append(codes, string(p.Code))
 		}
 	}

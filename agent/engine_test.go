@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
+	"github.com/raid-settle/raid-settle/blockdev/xfs"
 	"github.com/raid-settle/raid-settle/udev"
 )
 
@@ -83,10 +85,10 @@ func (d disks) oracle(disk string, at time.Duration) ProbeResult {
 func stateOn(disk string, verdict blockdev.Verdict, uuids ...string) ProbeResult {
 	r := blockdev.Result{
 		Candidate: blockdev.Candidate{Device: "/dev/" + disk, Partition: 5, Probed: true, ProbedAs: "xfs"},
-		Content:   blockdev.ContentXFS, Verdict: verdict, Problems: []blockdev.Problem{},
+		Content:   blockdev.ContentXFS, Verdict: verdict, Problems: []problem.Problem{},
 	}
 	if verdict != blockdev.VerdictOK {
-		r.Problems = append(r.Problems, blockdev.Problem{Code: blockdev.CodeXFSBadCRC, Severity: blockdev.SeverityError, Message: "bad crc"})
+		r.Problems = append(r.Problems, problem.Problem{Code: xfs.CodeBadCRC, Severity: problem.SeverityError, Message: "bad crc"})
 	}
 
 	return ProbeResult{PartitionUUIDs: uuids, Candidates: []blockdev.Result{r}}
@@ -105,7 +107,7 @@ func unreadableState(disk string) ProbeResult {
 	p := stateOn(disk, blockdev.VerdictOK)
 	p.Disk = disk
 	p.Candidates[0].Verdict = blockdev.VerdictUnreadable
-	p.Candidates[0].Problems = []blockdev.Problem{{Code: blockdev.CodeUnreadable, Severity: blockdev.SeverityError, Message: "input/output error"}}
+	p.Candidates[0].Problems = []problem.Problem{{Code: blockdev.CodeUnreadable, Severity: problem.SeverityError, Message: "input/output error"}}
 
 	return p
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
+	"github.com/raid-settle/raid-settle/blockdev/xfs"
 	"github.com/raid-settle/raid-settle/internal/diskimage"
 	"github.com/raid-settle/raid-settle/internal/fstree"
 	"github.com/raid-settle/raid-settle/internal/testenv"
@@ -258,8 +260,8 @@ PARTNAME=EPHEMERAL
 		t.Fatalf("candidate: %+v", c)
 	}
 
-	if !slices.Contains(blockdev.Codes(c.Problems), blockdev.CodeXFSSecondaryUnchecked) {
-		t.Errorf("problems %v: the gate's check should leave the secondary superblocks to verify", blockdev.Codes(c.Problems))
+	if !slices.Contains(problem.Codes(c.Problems), xfs.CodeSecondaryUnchecked) {
+		t.Errorf("problems %v: the gate's check should leave the secondary superblocks to verify", problem.Codes(c.Problems))
 	}
 
 	checkSteps(t, res, "opened", "partitions listed", "partition 5 verified")

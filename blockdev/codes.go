@@ -1,71 +1,25 @@
 package blockdev
 
-// AllCodes lists every problem Code blockdev reports, for documentation
-// and tests; TestAllCodesIsComplete holds it to the declarations.
-var AllCodes = []Code{
-	CodeLUKS2BadHeaderOffset,
-	CodeLUKS2BadHeaderSize,
-	CodeLUKS2BadMagic,
-	CodeLUKS2BadVersion,
-	CodeLUKS2ChecksumMismatch,
-	CodeLUKS2DeviceTooSmall,
-	CodeLUKS2InnerUnverified,
-	CodeLUKS2JSONInvalid,
-	CodeLUKS2JSONSizeMismatch,
-	CodeLUKS2LUKS1,
-	CodeLUKS2LabelMismatch,
-	CodeLUKS2NoKeyslots,
-	CodeLUKS2NoSegments,
-	CodeLUKS2NotLocated,
-	CodeLUKS2PrimaryUnusable,
-	CodeLUKS2SecondaryUnusable,
-	CodeLUKS2SeqIDMismatch,
-	CodeLUKS2TalosRejects,
-	CodeLUKS2Truncated,
-	CodeLUKS2UUIDMismatch,
-	CodeLUKS2UnknownChecksumAlgorithm,
-	CodeNotLocated,
-	CodeUnreadable,
+import (
+	"slices"
+
+	"github.com/raid-settle/raid-settle/blockdev/luks2"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
+	"github.com/raid-settle/raid-settle/blockdev/xfs"
+)
+
+// codes lists the codes blockdev itself declares: about the partition as a
+// whole (verify.go) and about Talos's own view of it (talos.go).
+var codes = []problem.Code{
 	CodeUnrecognised,
-	CodeXFSAGCount,
-	CodeXFSAGLog,
-	CodeXFSAGSize,
-	CodeXFSBadCRC,
-	CodeXFSBadMagic,
-	CodeXFSBadVersion,
-	CodeXFSBlockSize,
-	CodeXFSCRCUnchecked,
-	CodeXFSDataBlocks,
-	CodeXFSDirBlockSize,
-	CodeXFSExternalLog,
-	CodeXFSFeatures2Mismatch,
-	CodeXFSInProgress,
-	CodeXFSInodeLimits,
-	CodeXFSInodeSize,
-	CodeXFSInodesPerBlock,
-	CodeXFSLabel,
-	CodeXFSLogOutsideData,
-	CodeXFSLogSector,
-	CodeXFSLogSize,
-	CodeXFSLogSmall,
-	CodeXFSMetadir,
-	CodeXFSNeedsRepair,
-	CodeXFSQuotaFlags,
-	CodeXFSRealtime,
-	CodeXFSSecondaryBadCRC,
-	CodeXFSSecondaryBadMagic,
-	CodeXFSSecondaryGeometry,
-	CodeXFSSecondaryUUID,
-	CodeXFSSecondaryUnchecked,
-	CodeXFSSectorSize,
-	CodeXFSShortRead,
-	CodeXFSSparseInodes,
-	CodeXFSStripe,
-	CodeXFSTruncated,
-	CodeXFSUnknownCompat,
-	CodeXFSUnknownIncompat,
-	CodeXFSUnknownLogIncompat,
-	CodeXFSUnknownROCompat,
-	CodeXFSVersion4,
-	CodeXFSVersionFeatures,
+	CodeUnreadable,
+	CodeLUKS2InnerUnverified,
+	CodeNotLocated,
+	CodeLUKS2NotLocated,
+	CodeLUKS2TalosRejects,
 }
+
+// AllCodes lists every problem code a verification can report, blockdev's
+// own and those of its format packages, for documentation and tests;
+// TestAllCodesIsComplete holds it to the declarations.
+var AllCodes = slices.Concat(codes, xfs.AllCodes, luks2.AllCodes)

@@ -103,6 +103,8 @@ func Locate(ctx context.Context, path string, opts LocateOptions, policy RetryPo
 	return locate(ctx, f, path, opts, policy)
 }
 
+// locate reads the GPT of f, opened from path, and lists its partitions
+// named STATE.
 func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, policy RetryPolicy) (*Disk, error) {
 	st, err := f.Stat()
 	if err != nil {
@@ -111,16 +113,44 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 
 	disk := &Disk{Path: path, Candidates: []Candidate{}}
 
-	var devices []gpt.Device
+	devices, err := gptDevices(f, st, path, opts.SectorSize)
+	if err != nil {
+		return nil, err
+	}
 
+	disk.Size = devices[0].GetSize()
+
+	table, sectorSize, err := readTable(ctx, devices, path, policy)
+	if err != nil {
+		return nil, err
+	}
+
+	opts.step("partition table read")
+
+	if table == nil {
+		// No GPT (a blank disk, or another table type): no STATE here.
+		return disk, nil
+	}
+
+	disk.Table = "gpt"
+	disk.SectorSize = sectorSize
+	disk.addPartitions(table, st)
+
+	return disk, nil
+}
+
+// gptDevices returns the ways to read a partition table from f: one for a
+// block device, which knows its sector size, and one per sector size to try
+// for an image file (512, then 4096, unless sectorSize forces one).
+func gptDevices(f *os.File, st os.FileInfo, path string, sectorSize uint) ([]gpt.Device, error) {
 	switch {
 	case st.Mode().IsRegular():
-		disk.Size = uint64(st.Size())
-
 		sizes := []uint{512, 4096}
-		if opts.SectorSize != 0 {
-			sizes = []uint{opts.SectorSize}
+		if sectorSize != 0 {
+			sizes = []uint{sectorSize}
 		}
+
+		devices := make([]gpt.Device, 0, len(sizes))
 
 		for _, ss := range sizes {
 			dev, err := gpt.DeviceFromFile(f, gpt.WithFileSectorSize(ss))
@@ -130,6 +160,8 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 
 			devices = append(devices, dev)
 		}
+
+		return devices, nil
 	case st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0:
 		bd := block.NewFromFile(f)
 
@@ -147,65 +179,61 @@ func locate(ctx context.Context, f *os.File, path string, opts LocateOptions, po
 			return nil, fmt.Errorf("failed to read the size of %s: %w", path, err)
 		}
 
-		disk.Size = dev.GetSize()
-		devices = append(devices, dev)
+		return []gpt.Device{dev}, nil
 	default:
 		return nil, fmt.Errorf("%s is neither a block device nor a disk image file", path)
 	}
+}
 
-	var table *gpt.Table
-
+// readTable reads the GPT through the first of devices that holds one,
+// retrying reads under policy, and returns it with that device's sector
+// size. A nil table means there is none; an error, that the disk could not
+// be read.
+func readTable(ctx context.Context, devices []gpt.Device, path string, policy RetryPolicy) (*gpt.Table, uint, error) {
 	for _, dev := range devices {
 		reader := NewRetryingReader(ctx, dev, int64(dev.GetSize()), policy)
 
-		table, err = gpt.Read(retryingDevice{Device: dev, reader: reader})
+		table, err := gpt.Read(retryingDevice{Device: dev, reader: reader})
 		if err == nil {
-			disk.SectorSize = dev.GetSectorSize()
-
-			break
+			return table, dev.GetSectorSize(), nil
 		}
 
 		var rerr *ReadError
 		if errors.As(err, &rerr) {
 			// Not "no GPT": the disk could not be read.
-			return nil, fmt.Errorf("failed to read the partition table of %s: %w", path, err)
+			return nil, 0, fmt.Errorf("failed to read the partition table of %s: %w", path, err)
 		}
 	}
 
-	opts.step("partition table read")
+	return nil, 0, nil
+}
 
-	if table == nil {
-		// No GPT (a blank disk, or another table type): no STATE here.
-		return disk, nil
-	}
-
-	disk.Table = "gpt"
-
+// addPartitions counts the entries of table in use, keeps their GUIDs, and
+// adds those named STATE as candidates.
+func (d *Disk) addPartitions(table *gpt.Table, st os.FileInfo) {
 	for idx, part := range table.Partitions() {
 		if part == nil {
 			continue
 		}
 
-		disk.Partitions++
-		disk.PartitionUUIDs = append(disk.PartitionUUIDs, part.PartGUID.String())
+		d.Partitions++
+		d.PartitionUUIDs = append(d.PartitionUUIDs, part.PartGUID.String())
 
 		if part.Name != StatePartitionLabel {
 			continue
 		}
 
 		index := uint(idx + 1)
-		disk.Candidates = append(disk.Candidates, Candidate{
-			Device:          path,
+		d.Candidates = append(d.Candidates, Candidate{
+			Device:          d.Path,
 			Partition:       index,
-			PartitionDevice: partitionNode(path, st, index),
+			PartitionDevice: partitionNode(d.Path, st, index),
 			PartitionUUID:   part.PartGUID.String(),
-			Offset:          part.FirstLBA * uint64(disk.SectorSize),
-			Size:            (part.LastLBA - part.FirstLBA + 1) * uint64(disk.SectorSize),
-			SectorSize:      disk.SectorSize,
+			Offset:          part.FirstLBA * uint64(d.SectorSize),
+			Size:            (part.LastLBA - part.FirstLBA + 1) * uint64(d.SectorSize),
+			SectorSize:      d.SectorSize,
 		})
 	}
-
-	return disk, nil
 }
 
 // partitionNode names the kernel's node for partition index of the block

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/raid-settle/raid-settle/blockdev/luks2"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
+	"github.com/raid-settle/raid-settle/blockdev/xfs"
 )
 
 // Content is what a STATE partition holds.
@@ -37,22 +40,24 @@ const (
 	VerdictUnreadable Verdict = "unreadable"
 )
 
-// Codes of problems found before any format-specific check.
+// Codes of blockdev's own findings: about the partition as a whole, and the
+// limit of what a LUKS2 verification can see.
 const (
 	// CodeUnrecognised: the partition holds neither XFS nor LUKS2.
-	CodeUnrecognised Code = "state-unrecognised"
+	CodeUnrecognised problem.Code = "state-unrecognised"
 	// CodeUnreadable: reads kept failing after retries.
-	CodeUnreadable Code = "state-unreadable"
-	// CodeNotLocated: Talos's prober (go-blockdevice blkid) does not
-	// recognise the content, so Talos will report STATE missing.
-	CodeNotLocated Code = "state-not-located"
+	CodeUnreadable problem.Code = "state-unreadable"
+	// CodeLUKS2InnerUnverified: always reported on LUKS2. The XFS
+	// filesystem inside cannot be read before Talos unlocks the volume, so
+	// only the LUKS2 header was verified.
+	CodeLUKS2InnerUnverified problem.Code = "luks2-inner-unverified"
 )
 
 // unsupportedCodes mark content that is well-formed but not what Talos
 // formats; a candidate with one of them and no error is VerdictUnsupported.
-var unsupportedCodes = map[Code]bool{
-	CodeXFSVersion4: true,
-	CodeLUKS2LUKS1:  true,
+var unsupportedCodes = map[problem.Code]bool{
+	xfs.CodeVersion4: true,
+	luks2.CodeLUKS1:  true,
 }
 
 // Result is the verification of one STATE candidate. Its JSON form is the
@@ -60,15 +65,12 @@ var unsupportedCodes = map[Code]bool{
 type Result struct {
 	Candidate
 
-	Content  Content    `json:"content"`
-	Verdict  Verdict    `json:"verdict"`
-	Problems []Problem  `json:"problems"`
-	XFS      *XFSInfo   `json:"xfs,omitempty"`
-	LUKS2    *LUKS2Info `json:"luks2,omitempty"`
+	Content  Content           `json:"content"`
+	Verdict  Verdict           `json:"verdict"`
+	Problems []problem.Problem `json:"problems"`
+	XFS      *xfs.Info         `json:"xfs,omitempty"`
+	LUKS2    *luks2.Info       `json:"luks2,omitempty"`
 }
-
-// xfsMagicBytes opens every XFS superblock ("XFSB").
-var xfsMagicBytes = []byte("XFSB")
 
 // VerifyOptions tunes VerifyPartition.
 type VerifyOptions struct {
@@ -90,82 +92,98 @@ func Verify(ctx context.Context, r io.ReaderAt, c Candidate, policy RetryPolicy)
 // partition's own device node, or a section of the disk. Like Verify, it
 // never returns an error.
 func VerifyPartition(ctx context.Context, part io.ReaderAt, c Candidate, opts VerifyOptions, policy RetryPolicy) Result {
-	res := Result{Candidate: c, Content: ContentUnknown, Problems: []Problem{}}
+	res := Result{Candidate: c, Content: ContentUnknown, Problems: []problem.Problem{}}
 	part = NewRetryingReader(ctx, part, int64(c.Size), policy)
-
-	var (
-		found problems
-		err   error
-	)
 
 	head := make([]byte, 6)
 
-	if _, err = part.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+	if _, err := part.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
 		return unreadable(res, err)
 	}
 
-	switch {
-	case bytes.HasPrefix(head, xfsMagicBytes):
-		res.Content = ContentXFS
-		check := CheckXFS
-		if opts.PrimaryOnly {
-			check = CheckXFSPrimary
-		}
-
-		res.XFS, found, err = check(part, int64(c.Size))
-	case bytes.HasPrefix(head, luksMagicPrimary), bytes.HasPrefix(head, luksMagicSecondary):
-		res.Content = ContentLUKS2
-		res.LUKS2, found, err = CheckLUKS2(part, int64(c.Size))
-	default:
-		// A LUKS2 header whose primary copy is wiped still has its
-		// secondary: CheckLUKS2 looks for it.
-		var info *LUKS2Info
-		if info, found, err = CheckLUKS2(part, int64(c.Size)); err == nil && info != nil && !HasErrors(found) {
-			res.Content, res.LUKS2 = ContentLUKS2, info
-		} else {
-			found = nil
-			found.errorf(CodeUnrecognised, "the partition named STATE holds neither XFS nor LUKS2 (first bytes % x)", head)
-		}
-	}
-
+	found, err := res.checkContent(part, head, opts)
 	if err != nil {
 		return unreadable(res, err)
 	}
 
 	res.Problems = append(res.Problems, found...)
-
-	// How Talos's prober names the content: the same first sector, read
-	// again from the retrying reader's view (a cached page by now).
-	if name, err := proberName(part, int64(c.Size)); err == nil {
-		res.ProbedAs, res.Probed = name, true
-	}
-
-	if res.Probed && res.ProbedAs == "" && res.Content != ContentUnknown && !slices.Contains(Codes(found), CodeLUKS2NotLocated) {
-		res.Problems = append(res.Problems, Problem{
-			Code:     CodeNotLocated,
-			Severity: SeverityError,
-			Message:  "Talos's prober does not recognise this content: Talos will report STATE missing and boot into maintenance mode without repairing it",
-		})
-	}
-
+	res.probe(part)
 	res.Verdict = verdictOf(res.Problems)
 
 	return res
 }
 
+// checkContent recognises the content of part by head, its first bytes,
+// records it in r with what its format check says, and returns the
+// problems found. err is only an I/O error.
+func (r *Result) checkContent(part io.ReaderAt, head []byte, opts VerifyOptions) (found []problem.Problem, err error) {
+	size := int64(r.Size)
+
+	switch {
+	case bytes.HasPrefix(head, []byte(xfs.Magic)):
+		r.Content = ContentXFS
+		check := xfs.Check
+		if opts.PrimaryOnly {
+			check = xfs.CheckPrimary
+		}
+
+		r.XFS, found, err = check(part, size)
+	case bytes.HasPrefix(head, []byte(luks2.MagicPrimary)), bytes.HasPrefix(head, []byte(luks2.MagicSecondary)):
+		r.Content = ContentLUKS2
+		r.LUKS2, found, err = checkLUKS2(part, size)
+	default:
+		// A LUKS2 header whose primary copy is wiped still has its
+		// secondary: luks2.Check looks for it.
+		var info *luks2.Info
+		if info, found, err = checkLUKS2(part, size); err == nil && info != nil && !problem.HasErrors(found) {
+			r.Content, r.LUKS2 = ContentLUKS2, info
+		} else {
+			var ps problem.List
+			ps.Errorf(CodeUnrecognised, "the partition named STATE holds neither XFS nor LUKS2 (first bytes % x)", head)
+			found = ps
+		}
+	}
+
+	return found, err
+}
+
+// checkLUKS2 checks LUKS2 headers as cryptsetup reads them (luks2.Check),
+// then as Talos does (talosLUKS2), and notes that the filesystem inside went
+// unchecked.
+func checkLUKS2(part io.ReaderAt, size int64) (*luks2.Info, []problem.Problem, error) {
+	info, ps, err := luks2.Check(part, size)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	talos, err := talosLUKS2(part, size)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	found := append(problem.List(ps), talos...)
+	found.Infof(CodeLUKS2InnerUnverified, "the XFS filesystem inside cannot be read before Talos unlocks the volume, "+
+		"so only the LUKS2 header was verified")
+
+	return info, found, nil
+}
+
+// unreadable turns res into the verdict on a partition that could not be
+// read, with err as the reason.
 func unreadable(res Result, err error) Result {
 	res.Verdict = VerdictUnreadable
-	res.Problems = append(res.Problems, Problem{
+	res.Problems = append(res.Problems, problem.Problem{
 		Code:     CodeUnreadable,
-		Severity: SeverityError,
+		Severity: problem.SeverityError,
 		Message:  fmt.Sprintf("reading the partition failed: %v", err),
 	})
 
 	return res
 }
 
-func verdictOf(ps []Problem) Verdict {
-	if HasErrors(ps) {
+// verdictOf sums up problems in a Verdict.
+func verdictOf(ps []problem.Problem) Verdict {
+	if problem.HasErrors(ps) {
 		return VerdictCorrupt
 	}
 
@@ -202,50 +220,4 @@ func VerifyDevice(ctx context.Context, path string, opts LocateOptions, policy R
 	}
 
 	return disk, results, nil
-}
-
-// secondaryCodes are problems in the secondary superblocks, which the
-// kernel does not read at mount: xfs_repair fixes them, the mount succeeds.
-var secondaryCodes = map[Code]bool{
-	CodeXFSSecondaryBadMagic: true,
-	CodeXFSSecondaryBadCRC:   true,
-	CodeXFSSecondaryUUID:     true,
-	CodeXFSSecondaryGeometry: true,
-}
-
-// onlyIn reports whether every error-severity problem of ps is in codes.
-func onlyIn(ps []Problem, codes map[Code]bool) bool {
-	for _, p := range ps {
-		if p.Severity == SeverityError && !codes[p.Code] {
-			return false
-		}
-	}
-
-	return true
-}
-
-// Outlook says, in a sentence, what Talos will do with this STATE at boot.
-func (r Result) Outlook() string {
-	located := !r.Probed || r.ProbedAs != ""
-
-	switch {
-	case r.Verdict == VerdictCorrupt && r.Content == ContentXFS && located && onlyIn(r.Problems, secondaryCodes):
-		return "Talos will mount it (the kernel reads only the primary superblock), but the secondary superblocks are damaged: run xfs_repair at the next maintenance window"
-	case slices.Contains(Codes(r.Problems), CodeLUKS2TalosRejects):
-		return "Talos will find it but refuse to unlock it: its own header check fails"
-	case r.Verdict == VerdictOK && r.Content == ContentLUKS2:
-		return "Talos will unlock it and mount the XFS inside"
-	case r.Verdict == VerdictOK:
-		return "Talos will mount it"
-	case r.Verdict == VerdictUnreadable:
-		return "Talos's own probe will most likely fail to read it too, report STATE missing and boot into maintenance mode"
-	case !located:
-		return "Talos will not recognise it, report STATE missing and boot into maintenance mode; nothing gets repaired"
-	case r.Verdict == VerdictUnsupported:
-		return "Talos will find it, but its kernel may refuse to mount it"
-	case r.Content == ContentLUKS2:
-		return "Talos will find it, but unlocking it may fail"
-	default:
-		return "Talos will find it; the mount will fail and Talos will run xfs_repair on it before it can read its configuration"
-	}
 }

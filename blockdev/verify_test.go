@@ -14,6 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/raid-settle/raid-settle/blockdev/internal/fixture"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
+	"github.com/raid-settle/raid-settle/blockdev/xfs"
 	"github.com/raid-settle/raid-settle/internal/diskimage"
 	"github.com/raid-settle/raid-settle/internal/testenv"
 )
@@ -38,9 +41,9 @@ func talosImage(t *testing.T, sectorSize uint, state diskimage.Content, damage d
 		}
 	}
 
-	sum := hashFile(t, img)
+	sum := fixture.HashFile(t, img)
 	t.Cleanup(func() {
-		if hashFile(t, img) != sum {
+		if fixture.HashFile(t, img) != sum {
 			t.Errorf("%s was modified", img)
 		}
 	})
@@ -158,13 +161,13 @@ func TestVerifyAllOutcomes(t *testing.T) {
 		paths    []string
 		outcome  Outcome
 		verdicts []Verdict
-		codes    []Code // must all appear on the first candidate
+		codes    []problem.Code // must all appear on the first candidate
 	}{
 		{"healthy", []string{healthy}, OutcomeOK, []Verdict{VerdictOK}, nil},
 		{"healthy 4Kn", []string{healthy4k}, OutcomeOK, []Verdict{VerdictOK}, nil},
-		{"luks2", []string{luks}, OutcomeOK, []Verdict{VerdictOK}, []Code{CodeLUKS2InnerUnverified}},
-		{"bad crc only", []string{badCRC}, OutcomeFailed, []Verdict{VerdictCorrupt}, []Code{CodeXFSBadCRC}},
-		{"bad geometry", []string{badGeometry}, OutcomeFailed, []Verdict{VerdictCorrupt}, []Code{CodeNotLocated}},
+		{"luks2", []string{luks}, OutcomeOK, []Verdict{VerdictOK}, []problem.Code{CodeLUKS2InnerUnverified}},
+		{"bad crc only", []string{badCRC}, OutcomeFailed, []Verdict{VerdictCorrupt}, []problem.Code{xfs.CodeBadCRC}},
+		{"bad geometry", []string{badGeometry}, OutcomeFailed, []Verdict{VerdictCorrupt}, []problem.Code{CodeNotLocated}},
 		{"blank", []string{blank}, OutcomeNoState, nil, nil},
 		{"blank and healthy", []string{blank, healthy}, OutcomeOK, []Verdict{VerdictOK}, nil},
 		{"two STATEs", []string{healthy, badCRC}, OutcomeMultiple, []Verdict{VerdictOK, VerdictCorrupt}, nil},
@@ -189,8 +192,8 @@ func TestVerifyAllOutcomes(t *testing.T) {
 			}
 
 			for _, code := range tc.codes {
-				if !slices.Contains(Codes(rep.Candidates[0].Problems), code) {
-					t.Fatalf("codes %v lack %s", Codes(rep.Candidates[0].Problems), code)
+				if !slices.Contains(problem.Codes(rep.Candidates[0].Problems), code) {
+					t.Fatalf("codes %v lack %s", problem.Codes(rep.Candidates[0].Problems), code)
 				}
 			}
 		})
@@ -233,7 +236,7 @@ func TestVerifyRetriesTransientErrors(t *testing.T) {
 	}
 
 	res := Verify(context.Background(), &eioFile{f: f, failures: 1 << 30}, disk.Candidates[0], fastPolicy)
-	if res.Verdict != VerdictUnreadable || !slices.Equal(Codes(res.Problems), []Code{CodeUnreadable}) {
+	if res.Verdict != VerdictUnreadable || !slices.Equal(problem.Codes(res.Problems), []problem.Code{CodeUnreadable}) {
 		t.Fatalf("persistent EIO: %s %v", res.Verdict, res.Problems)
 	}
 }
@@ -366,7 +369,7 @@ func TestProbedAsOnBlockDevice(t *testing.T) {
 	for _, tc := range []struct {
 		damage   diskimage.Damage
 		probedAs string
-		code     Code
+		code     problem.Code
 	}{
 		{damage: "", probedAs: "xfs"},
 		{damage: diskimage.DamageGeometry, probedAs: "", code: CodeNotLocated},
@@ -379,8 +382,8 @@ func TestProbedAsOnBlockDevice(t *testing.T) {
 		}
 
 		r := results[0]
-		if !r.Probed || r.ProbedAs != tc.probedAs || (tc.code != "" && !slices.Contains(Codes(r.Problems), tc.code)) {
-			t.Errorf("damage %q: probed %t as %q, problems %v; want %q and %q", tc.damage, r.Probed, r.ProbedAs, Codes(r.Problems), tc.probedAs, tc.code)
+		if !r.Probed || r.ProbedAs != tc.probedAs || (tc.code != "" && !slices.Contains(problem.Codes(r.Problems), tc.code)) {
+			t.Errorf("damage %q: probed %t as %q, problems %v; want %q and %q", tc.damage, r.Probed, r.ProbedAs, problem.Codes(r.Problems), tc.probedAs, tc.code)
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/raid-settle/raid-settle/agent"
 	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
+	"github.com/raid-settle/raid-settle/blockdev/xfs"
 	"github.com/raid-settle/raid-settle/udev"
 )
 
@@ -55,11 +57,11 @@ func stateProbe(verdict blockdev.Verdict) agent.Oracle {
 	return func(disk string, _ time.Duration) agent.ProbeResult {
 		r := blockdev.Result{
 			Candidate: blockdev.Candidate{Device: "/dev/" + disk, Partition: 5, PartitionDevice: "/dev/" + disk + "5", Probed: true, ProbedAs: "xfs"},
-			Content:   blockdev.ContentXFS, Verdict: verdict, Problems: []blockdev.Problem{},
+			Content:   blockdev.ContentXFS, Verdict: verdict, Problems: []problem.Problem{},
 		}
 
 		if verdict != blockdev.VerdictOK {
-			r.Problems = append(r.Problems, blockdev.Problem{Code: blockdev.CodeXFSBadCRC, Severity: blockdev.SeverityError, Message: "superblock CRC mismatch"})
+			r.Problems = append(r.Problems, problem.Problem{Code: xfs.CodeBadCRC, Severity: problem.SeverityError, Message: "superblock CRC mismatch"})
 		}
 
 		return agent.ProbeResult{Disk: disk, Candidates: []blockdev.Result{r}}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/raid-settle/raid-settle/agent"
 	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
 )
 
 // MaxReportBytes caps a gate report read whole. The gate's reports are a
@@ -510,11 +511,11 @@ func orBase(name, devpath string) string {
 	return path.Base(devpath)
 }
 
-func problemCodes(ps []blockdev.Problem) string {
+func problemCodes(ps []problem.Problem) string {
 	var codes []string
 
 	for _, p := range ps {
-		if p.Severity != blockdev.SeverityInfo {
+		if p.Severity != problem.SeverityInfo {
 			codes = append(codes, string(p.Code))
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/raid-settle/raid-settle/agent"
 	"github.com/raid-settle/raid-settle/agent/gatelog"
 	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/blockdev/problem"
 	"github.com/raid-settle/raid-settle/udev"
 )
 
@@ -141,7 +142,7 @@ func report(b boot, start time.Time) *agent.Report {
 					Device: "/dev/" + name, Partition: 5, PartitionDevice: "/dev/" + name + "5", PartitionUUID: "5c7d1e0a-93f4-4d2b-9a51-0c2f3e8b6d17",
 					Offset: 1196425216, Size: 104857600, SectorSize: 512, Probed: true, ProbedAs: "xfs",
 				},
-				Content: "xfs", Verdict: "ok", Problems: []blockdev.Problem{},
+				Content: "xfs", Verdict: "ok", Problems: []problem.Problem{},
 			}}
 		}
 

@@ -1,4 +1,8 @@
-package blockdev
+// Package problem is the vocabulary every check of STATE reports in: a
+// Problem names its kind with a stable Code and says how much it matters
+// with a Severity. blockdev and its format packages (blockdev/xfs,
+// blockdev/luks2) share it; each declares the codes of its own checks.
+package problem
 
 import "fmt"
 
@@ -34,23 +38,28 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s %s: %s", p.Severity, p.Code, p.Message)
 }
 
-// problems collects findings; it keeps checks short to write.
-type problems []Problem
+// List collects findings in the order a check makes them; its methods keep
+// checks short to write.
+type List []Problem
 
-func (ps *problems) add(sev Severity, code Code, format string, args ...any) {
-	*ps = append(*ps, Problem{Code: code, Severity: sev, Message: fmt.Sprintf(format, args...)})
+// Add appends a problem of severity sev whose message is format and args.
+func (l *List) Add(sev Severity, code Code, format string, args ...any) {
+	*l = append(*l, Problem{Code: code, Severity: sev, Message: fmt.Sprintf(format, args...)})
 }
 
-func (ps *problems) errorf(code Code, format string, args ...any) {
-	ps.add(SeverityError, code, format, args...)
+// Errorf appends an error.
+func (l *List) Errorf(code Code, format string, args ...any) {
+	l.Add(SeverityError, code, format, args...)
 }
 
-func (ps *problems) warnf(code Code, format string, args ...any) {
-	ps.add(SeverityWarning, code, format, args...)
+// Warnf appends a warning.
+func (l *List) Warnf(code Code, format string, args ...any) {
+	l.Add(SeverityWarning, code, format, args...)
 }
 
-func (ps *problems) infof(code Code, format string, args ...any) {
-	ps.add(SeverityInfo, code, format, args...)
+// Infof appends an informational finding.
+func (l *List) Infof(code Code, format string, args ...any) {
+	l.Add(SeverityInfo, code, format, args...)
 }
 
 // HasErrors reports whether any problem has SeverityError.

@@ -1,4 +1,4 @@
-package blockdev
+package xfs
 
 import (
 	"bytes"
@@ -6,33 +6,34 @@ import (
 	"io"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/raid-settle/raid-settle/blockdev/problem"
 )
 
-// xfsFuzzReader serves a fuzzed primary superblock sector over a real
-// mkfs.xfs image, so the secondaries CheckXFS looks for are real ones. It
+// fuzzReader serves a fuzzed primary superblock sector over a real
+// mkfs.xfs image, so the secondaries Check looks for are real ones. It
 // fails the test on any read larger than the largest XFS sector or on more
-// reads than CheckXFS needs, which is how the fuzz target bounds memory.
-type xfsFuzzReader struct {
+// reads than Check needs, which is how the fuzz target bounds memory.
+type fuzzReader struct {
 	t     *testing.T
-	base  *xfsSparseImage
+	base  *sparseImage
 	top   []byte
 	reads int
 }
 
-// xfsMaxReads is what CheckXFS reads at most: the first 512 bytes, the
+// maxReads is what Check reads at most: the first 512 bytes, the
 // whole primary sector, and the superblocks of AG 1 and of the last AG.
-const xfsMaxReads = 4
+const maxReads = 4
 
-func (r *xfsFuzzReader) ReadAt(p []byte, off int64) (int, error) {
+func (r *fuzzReader) ReadAt(p []byte, off int64) (int, error) {
 	r.reads++
-	if r.reads > xfsMaxReads {
-		r.t.Fatalf("read %d (%d bytes at %d): CheckXFS reads at most %d times", r.reads, len(p), off, xfsMaxReads)
+	if r.reads > maxReads {
+		r.t.Fatalf("read %d (%d bytes at %d): Check reads at most %d times", r.reads, len(p), off, maxReads)
 	}
 
-	if len(p) > xfsMaxSectorSize {
-		r.t.Fatalf("read of %d bytes at %d, over the %d-byte XFS sector limit", len(p), off, xfsMaxSectorSize)
+	if len(p) > MaxSectorSize {
+		r.t.Fatalf("read of %d bytes at %d, over the %d-byte XFS sector limit", len(p), off, MaxSectorSize)
 	}
 
 	n, err := r.base.ReadAt(p, off)
@@ -43,13 +44,13 @@ func (r *xfsFuzzReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// FuzzCheckXFS feeds CheckXFS a fuzzed primary superblock sector, with the
+// FuzzCheck feeds Check a fuzzed primary superblock sector, with the
 // secondaries of a real image behind it and a fuzzed partition size. It must
 // never panic, never return an I/O error (the reader has none but io.EOF),
-// stay within xfsMaxReads bounded reads, and describe every finding with a
+// stay within maxReads bounded reads, and describe every finding with a
 // known code and severity, the same way twice.
-func FuzzCheckXFS(f *testing.F) {
-	bases := map[bool]*xfsSparseImage{false: xfsPristine(f, 512), true: xfsPristine(f, 4096)}
+func FuzzCheck(f *testing.F) {
+	bases := map[bool]*sparseImage{false: pristine(f, 512), true: pristine(f, 4096)}
 
 	for big, img := range bases {
 		sector := make([]byte, 512)
@@ -74,14 +75,14 @@ func FuzzCheckXFS(f *testing.F) {
 				binary.BigEndian.PutUint32(b[0x54:], 1)
 				binary.BigEndian.PutUint32(b[0x58:], ^uint32(0))
 			},
-			func(b []byte) { binary.BigEndian.PutUint16(b[0x66:], xfsMaxSectorSize); b[0x79] = xfsMaxSectorLog },
+			func(b []byte) { binary.BigEndian.PutUint16(b[0x66:], MaxSectorSize); b[0x79] = MaxSectorLog },
 			func(b []byte) { b[0x78], b[0x7c], b[0x7a] = 0xff, 0xff, 0xff },
 		}
 
 		for _, v := range variants {
 			b := bytes.Clone(sector)
 			v(b)
-			binary.LittleEndian.PutUint32(b[xfsOffCRC:], xfsChecksum(b))
+			binary.LittleEndian.PutUint32(b[offCRC:], checksum(b))
 			f.Add(b, img.size, big)
 		}
 	}
@@ -91,16 +92,16 @@ func FuzzCheckXFS(f *testing.F) {
 	f.Add([]byte("XFSB"), int64(-1), true)
 
 	f.Fuzz(func(t *testing.T, sector []byte, size int64, big bool) {
-		if len(sector) > xfsMaxSectorSize {
-			sector = sector[:xfsMaxSectorSize]
+		if len(sector) > MaxSectorSize {
+			sector = sector[:MaxSectorSize]
 		}
 
-		run := func() (*XFSInfo, []Problem) {
-			r := &xfsFuzzReader{t: t, base: bases[big], top: sector}
+		run := func() (*Info, []problem.Problem) {
+			r := &fuzzReader{t: t, base: bases[big], top: sector}
 
-			info, ps, err := CheckXFS(r, size)
+			info, ps, err := Check(r, size)
 			if err != nil {
-				t.Fatalf("CheckXFS returned an error for a reader with none: %v", err)
+				t.Fatalf("Check returned an error for a reader with none: %v", err)
 			}
 
 			return info, ps
@@ -109,23 +110,23 @@ func FuzzCheckXFS(f *testing.F) {
 		info, ps := run()
 
 		for _, p := range ps {
-			if !strings.HasPrefix(string(p.Code), "xfs-") || p.Message == "" {
+			if !slices.Contains(AllCodes, p.Code) || p.Message == "" {
 				t.Errorf("malformed problem %#v", p)
 			}
 
 			switch p.Severity {
-			case SeverityError, SeverityWarning, SeverityInfo:
+			case problem.SeverityError, problem.SeverityWarning, problem.SeverityInfo:
 			default:
 				t.Errorf("problem with severity %q: %v", p.Severity, p)
 			}
 		}
 
-		codes := Codes(ps)
-		if info == nil && !slices.Contains(codes, CodeXFSBadMagic) && !slices.Contains(codes, CodeXFSShortRead) {
+		codes := problem.Codes(ps)
+		if info == nil && !slices.Contains(codes, CodeBadMagic) && !slices.Contains(codes, CodeShortRead) {
 			t.Errorf("no info, yet neither bad magic nor a short read: %v", ps)
 		}
 
-		if info != nil && !HasErrors(ps) && info.Version != 4 && info.Version != 5 {
+		if info != nil && !problem.HasErrors(ps) && info.Version != 4 && info.Version != 5 {
 			t.Errorf("version %d without an error: %v", info.Version, ps)
 		}
 
@@ -136,4 +137,4 @@ func FuzzCheckXFS(f *testing.F) {
 	})
 }
 
-var _ io.ReaderAt = (*xfsFuzzReader)(nil)
+var _ io.ReaderAt = (*fuzzReader)(nil)
