@@ -27,7 +27,7 @@ type Progress struct {
 	drawn   time.Time
 }
 
-// NewProgress writes to w; tty says whether w is a terminal (IsTerminal).
+// NewProgress writes to w; tty says whether w is a terminal (internal/tty).
 // now is the clock (nil: time.Now).
 func NewProgress(w io.Writer, tty bool, now func() time.Time) *Progress {
 	if now == nil {

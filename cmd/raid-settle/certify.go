@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/raid-settle/raid-settle/certify"
+	"github.com/raid-settle/raid-settle/internal/tty"
 )
 
 const certifyHelp = `Usage: raid-settle certify --from-reports [--controller ADDR | --driver DRIVER] [--out DIR] FILE...
@@ -130,7 +131,7 @@ func certifyLive(c *certify.Cycler, out string, asJSON bool, stdout, stderr io.W
 	defer stop()
 
 	c.Log = stderr
-	c.Progress = certify.NewProgress(stderr, certify.IsTerminal(stderr), c.Now)
+	c.Progress = certify.NewProgress(stderr, tty.IsTerminal(stderr), c.Now)
 
 	tl, info, err := c.Run(ctx)
 

@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-
-	"golang.org/x/sys/unix"
 )
 
 // The command-line conventions every command follows, as talosctl's do:
@@ -81,17 +78,4 @@ func parseExit(err error) int {
 	}
 
 	return exitUsage
-}
-
-// isTerminal reports whether r is a terminal (a person at a keyboard, not
-// a pipe or a file).
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-
-	return err == nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/raid-settle/raid-settle/diagnose"
+	"github.com/raid-settle/raid-settle/internal/tty"
 )
 
 const diagnoseHelp = `Usage: raid-settle diagnose [--json] [FILE...]
@@ -75,7 +76,7 @@ func runDiagnoseWith(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	if len(names) == 0 {
 		names = []string{"-"}
 
-		if isTerminal(stdin) {
+		if tty.IsTerminal(stdin) {
 			fmt.Fprint(stderr, "raid-settle diagnose: reading what was captured on the node from standard input; "+
 				"paste the serial console, dmesg or talosctl output, then Ctrl-D (or give files: raid-settle diagnose --help)\n")
 		}
