@@ -659,7 +659,7 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 	var acts []Action
 
 	for _, c := range p.Candidates {
-		line := gatelog.StateCheck{Disk: p.Disk, Partition: c.Partition, Content: string(c.Content), Verdict: string(c.Verdict), Codes: problemCodes(c.Problems)}
+		line := gatelog.StateCheck{Disk: p.Disk, Partition: c.Partition, Content: string(c.Content), Verdict: string(c.Verdict), Codes: problem.Findings(c.Problems)}
 
 		if c.Verdict == blockdev.VerdictOK {
 			acts = append(acts, logLine(line))
@@ -690,19 +690,7 @@ func probeFailure(p ProbeResult) string {
 
 // problemSummary lists the codes of the problems that are more than
 // remarks.
-func problemSummary(ps []problem.Problem) string { return strings.Join(problemCodes(ps), ", ") }
-
-func problemCodes(ps []problem.Problem) []string {
-	var codes []string
-
-	for _, p := range ps {
-		if p.Severity != problem.SeverityInfo {
-			codes = append(codes, string(p.Code))
-		}
-	}
-
-	return codes
-}
+func problemSummary(ps []problem.Problem) string { return strings.Join(problem.Findings(ps), ", ") }
 
 // evaluate applies the release rules in order and otherwise asks for the
 // probes and the wake-up the rules need.

@@ -511,15 +511,10 @@ func orBase(name, devpath string) string {
 	return path.Base(devpath)
 }
 
+// problemCodes is " (codes)" for the problems in ps beyond information, ""
+// for none.
 func problemCodes(ps []problem.Problem) string {
-	var codes []string
-
-	for _, p := range ps {
-		if p.Severity != problem.SeverityInfo {
-			codes = append(codes, string(p.Code))
-		}
-	}
-
+	codes := problem.Findings(ps)
 	if len(codes) == 0 {
 		return ""
 	}

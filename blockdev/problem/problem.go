@@ -73,6 +73,20 @@ func HasErrors(ps []Problem) bool {
 	return false
 }
 
+// Findings lists, in order, the codes of the problems in ps that are more
+// than information (warnings and errors): what a one-line summary names.
+func Findings(ps []Problem) []string {
+	var codes []string
+
+	for _, p := range ps {
+		if p.Severity != SeverityInfo {
+			codes = append(codes, string(p.Code))
+		}
+	}
+
+	return codes
+}
+
 // Codes lists the codes of ps in order; tests and summaries use it.
 func Codes(ps []Problem) []Code {
 	out := make([]Code, 0, len(ps))
