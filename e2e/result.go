@@ -269,7 +269,9 @@ func (r *Result) Add(at time.Time, line string) {
 		case strings.HasPrefix(t.Text, gatelog.Prefix):
 			r.GateLines = append(r.GateLines, t)
 
-			switch gatelog.Parse(strings.TrimPrefix(t.Text, gatelog.Prefix)).(type) {
+			_, line, _ := gatelog.Find(t.Text)
+
+			switch line.(type) {
 			case gatelog.Started:
 				if r.GateStartMS < 0 {
 					r.GateStartMS = t.MS
