@@ -3,7 +3,6 @@ package blockdev
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -173,43 +172,34 @@ func putField(t *testing.T, b []byte, name string, v uint64) {
 // checkLUKS2 must add them to cryptsetup's view and the note on the
 // filesystem inside.
 func TestTalosLUKS2Corruptions(t *testing.T) {
-	pristine := map[string]string{
-		"":    fixture.LUKS2(t, ""),
-		"64k": fixture.LUKS2(t, "64k"),
-	}
-	dir := t.TempDir()
+	fixture.EachLUKS2Corruption(t, func(t *testing.T, tc fixture.LUKS2Corruption, path string) {
+		var talos, all []problem.Problem
 
-	for i, tc := range fixture.LUKS2Corruptions {
-		t.Run(tc.Name, func(t *testing.T) {
-			path := tc.Apply(t, pristine[tc.MetadataSize], dir, fmt.Sprintf("case%d.img", i))
-			var talos, all []problem.Problem
-
-			fixture.ReadOnly(t, path, func(f *os.File, size int64) {
-				var err error
-				if talos, err = talosLUKS2(f, size); err != nil {
-					t.Fatal(err)
-				}
-
-				if _, all, err = checkLUKS2(f, size); err != nil {
-					t.Fatal(err)
-				}
-			})
-
-			if got, want := fixture.Summary(talos), fixture.Sorted(tc.Talos); !slices.Equal(got, want) {
-				t.Errorf("Talos's checks: %v\nwant %v\n%v", got, want, talos)
+		fixture.ReadOnly(t, path, func(f *os.File, size int64) {
+			var err error
+			if talos, err = talosLUKS2(f, size); err != nil {
+				t.Fatal(err)
 			}
 
-			located := !slices.Contains(problem.Codes(talos), CodeLUKS2NotLocated)
-			if name := blkidName(t, path); (name == "luks") != located {
-				t.Errorf("blkid sees %q, but talosLUKS2 located=%v", name, located)
-			}
-
-			want := fixture.Sorted(tc.Cryptsetup, tc.Talos, []string{"info " + string(CodeLUKS2InnerUnverified)})
-			if got := fixture.Summary(all); !slices.Equal(got, want) {
-				t.Errorf("checkLUKS2: %v\nwant %v", got, want)
+			if _, all, err = checkLUKS2(f, size); err != nil {
+				t.Fatal(err)
 			}
 		})
-	}
+
+		if got, want := fixture.Summary(talos), fixture.Sorted(tc.Talos); !slices.Equal(got, want) {
+			t.Errorf("Talos's checks: %v\nwant %v\n%v", got, want, talos)
+		}
+
+		located := !slices.Contains(problem.Codes(talos), CodeLUKS2NotLocated)
+		if name := blkidName(t, path); (name == "luks") != located {
+			t.Errorf("blkid sees %q, but talosLUKS2 located=%v", name, located)
+		}
+
+		want := fixture.Sorted(tc.Cryptsetup, tc.Talos, []string{"info " + string(CodeLUKS2InnerUnverified)})
+		if got := fixture.Summary(all); !slices.Equal(got, want) {
+			t.Errorf("checkLUKS2: %v\nwant %v", got, want)
+		}
+	})
 }
 
 // TestTalosLUKS2ShortReader checks go-blockdevice's trust in the primary's

@@ -165,44 +165,34 @@ func TestCheckHealthy(t *testing.T) {
 // TestCheckCorruptions runs the corruption matrix and holds Check to what
 // cryptsetup itself makes of each image.
 func TestCheckCorruptions(t *testing.T) {
-	pristine := map[string]string{
-		"":    fixture.LUKS2(t, ""),
-		"64k": fixture.LUKS2(t, "64k"),
-	}
-	dir := t.TempDir()
+	fixture.EachLUKS2Corruption(t, func(t *testing.T, tc fixture.LUKS2Corruption, path string) {
+		info, ps := checkFile(t, path)
 
-	for i, tc := range fixture.LUKS2Corruptions {
-		t.Run(tc.Name, func(t *testing.T) {
-			path := tc.Apply(t, pristine[tc.MetadataSize], dir, fmt.Sprintf("case%d.img", i))
+		want := fixture.Sorted(tc.Cryptsetup)
+		if got := fixture.Summary(ps); !slices.Equal(got, want) {
+			t.Errorf("problems %v\nwant %v", got, want)
 
-			info, ps := checkFile(t, path)
-
-			want := fixture.Sorted(tc.Cryptsetup)
-			if got := fixture.Summary(ps); !slices.Equal(got, want) {
-				t.Errorf("problems %v\nwant %v", got, want)
-
-				for _, p := range ps {
-					t.Log(p)
-				}
+			for _, p := range ps {
+				t.Log(p)
 			}
+		}
 
-			// cryptsetup's opinion: luksDump --type luks2 loads the header
-			// exactly when a usable copy exists and the device is big
-			// enough. Check's errors must agree with it.
-			dump, dumpOK := luksDump(t, path, "--type", "luks2")
-			if dumpOK == problem.HasErrors(ps) {
-				t.Errorf("cryptsetup luksDump --type luks2 succeeded=%v, but Check errors=%v:\n%s\n%v",
-					dumpOK, problem.HasErrors(ps), dump, ps)
-			}
+		// cryptsetup's opinion: luksDump --type luks2 loads the header
+		// exactly when a usable copy exists and the device is big
+		// enough. Check's errors must agree with it.
+		dump, dumpOK := luksDump(t, path, "--type", "luks2")
+		if dumpOK == problem.HasErrors(ps) {
+			t.Errorf("cryptsetup luksDump --type luks2 succeeded=%v, but Check errors=%v:\n%s\n%v",
+				dumpOK, problem.HasErrors(ps), dump, ps)
+		}
 
-			_, autoOK := luksDump(t, path)
-			t.Logf("luksDump --type luks2: ok=%v; luksDump (type auto-detected): ok=%v", dumpOK, autoOK)
+		_, autoOK := luksDump(t, path)
+		t.Logf("luksDump --type luks2: ok=%v; luksDump (type auto-detected): ok=%v", dumpOK, autoOK)
 
-			if dumpOK && (info == nil || info.UUID == "" || info.Keyslots != 1 || info.Cipher != "aes-xts-plain64") {
-				t.Errorf("a usable copy exists, but info is %+v", info)
-			}
-		})
-	}
+		if dumpOK && (info == nil || info.UUID == "" || info.Keyslots != 1 || info.Cipher != "aes-xts-plain64") {
+			t.Errorf("a usable copy exists, but info is %+v", info)
+		}
+	})
 }
 
 // TestCryptsetupRecovers checks the claim behind the warnings: with one
