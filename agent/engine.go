@@ -705,7 +705,7 @@ func (e *Engine) evaluate(now time.Time) []Action {
 	}
 
 	acts, wake := e.scheduleProbes(now)
-	pending := e.pendingDisks(now)
+	pending := e.anyDisk(func(d *diskState) bool { return d.pending(now) })
 
 	// With a boot-partition hint, the disk holding that partition decides:
 	// its STATE is taken at once, whatever other disks still do, and no
@@ -729,8 +729,8 @@ func (e *Engine) evaluate(now time.Time) []Action {
 		}
 
 		graceEnd := e.stateAt.Add(PendingProbeGrace)
-		if len(pending) == 0 || !now.Before(graceEnd) {
-			return append(acts, e.releaseState(candidates, now, pending)...)
+		if !pending || !now.Before(graceEnd) {
+			return append(acts, e.releaseState(candidates, now, e.pendingDisks(now))...)
 		}
 
 		return append(acts, Action{Kind: ActionWake, At: earliest(wake, graceEnd)})
@@ -742,7 +742,7 @@ func (e *Engine) evaluate(now time.Time) []Action {
 	}
 
 	quietAt := e.quietAt()
-	if len(pending) == 0 && !now.Before(quietAt) {
+	if !pending && !now.Before(quietAt) {
 		return append(acts, e.release(DecisionNoState, now, nil, e.unexamined(), e.noStateReason(now))...)
 	}
 
@@ -791,6 +791,17 @@ func (e *Engine) pendingDisks(now time.Time) []string {
 // opened, or given up on.
 func (e *Engine) unexamined() []string {
 	return e.diskNamesWhere(func(d *diskState) bool { return !d.examined() })
+}
+
+// anyDisk reports whether keep holds for a disk.
+func (e *Engine) anyDisk(keep func(*diskState) bool) bool {
+	for _, d := range e.disks {
+		if keep(d) {
+			return true
+		}
+	}
+
+	return false
 }
 
 // diskNamesWhere names, sorted, the disks for which keep holds.

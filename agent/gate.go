@@ -380,7 +380,9 @@ func (h *holding) startMonitor() <-chan struct{} {
 		return down
 	}
 
-	h.events = make(chan udev.Event, 4096)
+	// The socket's receive queue (udev.DefaultReceiveBufferSize, some
+	// 10,000 uevents) holds a burst; this channel only hands events over.
+	h.events = make(chan udev.Event, 256)
 
 	go func() {
 		defer func() {
@@ -588,14 +590,22 @@ func (g *Gate) logDecision(rep *Report) {
 
 // writeReport writes the report as compact JSON (`jq .` lays it out): udevd
 // waits for the gate's exit, which waits for this, and indenting took three
-// times as long (BenchmarkWriteReport, README Performance).
+// times as long (BenchmarkWriteReport, README Performance). The encoder
+// writes its buffer to the file as it stands, without the copy Marshal
+// returns.
 func (g *Gate) writeReport(rep *Report) {
-	data, err := json.Marshal(rep)
+	tmp := filepath.Join(g.RunDir, reportName+".tmp")
+
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err == nil {
-		tmp := filepath.Join(g.RunDir, reportName+".tmp")
-		if err = os.WriteFile(tmp, append(data, '\n'), 0o644); err == nil {
-			err = os.Rename(tmp, filepath.Join(g.RunDir, reportName))
+		err = json.NewEncoder(f).Encode(rep)
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
+	}
+
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(g.RunDir, reportName))
 	}
 
 	if err != nil {

@@ -8,9 +8,10 @@
 //     is an error, never a panic and never a guess.
 //   - Monitor listens on NETLINK_KOBJECT_UEVENT group 1, the kernel's own
 //     group (not udevd's, which only speaks once udevd has processed an event).
-//     The socket comes from github.com/pilebones/go-udev, which drops every
-//     message whose sender is not the kernel; Monitor counts those as
-//     rejected, along with messages ParseEvent refuses.
+//     The socket comes from github.com/pilebones/go-udev; Monitor reads it
+//     into one reused buffer and drops every message whose sender is not the
+//     kernel, counting those as rejected, along with messages ParseEvent
+//     refuses.
 //   - Walk lists what sysfs shows now as "add" events, like a coldplug: the
 //     storage controllers on the PCI bus, the SCSI hosts, and every block
 //     device and partition.

@@ -19,13 +19,14 @@ var ErrMonitorClosed = errors.New("udev: monitor closed")
 
 // Monitor receives kernel uevents from NETLINK_KOBJECT_UEVENT group 1.
 //
-// The socket is go-udev's netlink.UEventConn, which checks every message's
-// sender (port id, multicast group, SO_PASSCRED credentials) and drops those
-// the kernel did not send. Run waits for the socket with poll(2) next to a
-// wake-up pipe, so that cancelling it takes effect at once, and reads a
-// message only when one is ready.
+// The socket is go-udev's netlink.UEventConn (SO_PASSCRED, the receive
+// queue, the binding); the monitor reads it itself, into one reused buffer,
+// and drops every message the kernel did not send (receiver). Run waits for
+// the socket with poll(2) next to a wake-up pipe, so that cancelling it
+// takes effect at once, and reads a message only when one is ready.
 type Monitor struct {
 	conn   *netlink.UEventConn
+	recv   *receiver
 	opts   MonitorOptions
 	rcvbuf int
 
@@ -49,7 +50,7 @@ func OpenMonitor(opts MonitorOptions) (*Monitor, error) {
 		return nil, fmt.Errorf("failed to open the kernel uevent socket: %w", err)
 	}
 
-	m := &Monitor{conn: conn, opts: opts}
+	m := &Monitor{conn: conn, recv: newReceiver(conn.Fd), opts: opts}
 
 	// The kernel stores (and reports) twice what it was asked for: half of
 	// it pays for socket buffer bookkeeping.
@@ -172,9 +173,11 @@ func (m *Monitor) receive(ctx context.Context, out chan<- Event, wake int) error
 			return errors.New("failed to receive a uevent: socket closed")
 		}
 
-		msg, err := m.conn.ReadMsg()
+		msg, err := m.recv.read()
 
 		switch {
+		case errors.Is(err, unix.EAGAIN):
+			continue
 		case errors.Is(err, unix.ENOBUFS):
 			n := m.overflows.Add(1)
 			m.opts.Log("uevent receive queue overflowed (%d so far): events were lost; sysfs will be walked once the queue is drained", n)
@@ -182,7 +185,7 @@ func (m *Monitor) receive(ctx context.Context, out chan<- Event, wake int) error
 			overflowed = true
 
 			continue
-		case errors.Is(err, netlink.ErrUntrustedSender), errors.Is(err, netlink.ErrTruncatedMessage):
+		case errors.Is(err, errForged), errors.Is(err, errTruncated):
 			m.reject(err)
 
 			continue

@@ -572,6 +572,14 @@ func TestNetnsForged(t *testing.T) {
 		t.Fatalf("forged unicast: %v", err)
 	}
 
+	// Longer than any uevent (the kernel relays none over 2 KiB): cut off
+	// by the receive buffer (MSG_TRUNC).
+	long := uevent("add@/devices/forged/block/sdw", "ACTION=add", "DEVPATH=/devices/forged/block/sdw", "SUBSYSTEM=block",
+		"PAD="+strings.Repeat("x", MaxEventSize))
+	if err := in.toGroup(long); err != nil {
+		t.Fatalf("long multicast: %v", err)
+	}
+
 	// Relayed by the kernel, so from port 0, but not uevents.
 	relayed := [][]byte{
 		[]byte("this is not a uevent\x00"),
@@ -595,7 +603,7 @@ func TestNetnsForged(t *testing.T) {
 		t.Fatalf("delivered %+v before the marker", ev)
 	}
 
-	if want := 3 + 1 + len(relayed); r.m.Rejected() != want {
+	if want := 3 + 1 + 1 + len(relayed); r.m.Rejected() != want {
 		t.Errorf("Rejected() = %d, want %d", r.m.Rejected(), want)
 	}
 
