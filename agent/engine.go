@@ -91,6 +91,13 @@ type ProbeResult struct {
 	// ReceivedMS is when the gate read the probe worker's reply, on the
 	// same clock; 0 for probes run in the gate's own process.
 	ReceivedMS float64 `json:"received_ms,omitempty"`
+	// OnCPUMS and RunWaitMS are how the thread that ran the examination
+	// spent it: on a CPU, and runnable but waiting for one (Prober.Probe).
+	// The rest of StartedMS..EndedMS it was blocked, on I/O most of all.
+	// Both 0 where the kernel keeps no schedstat, and for an examination
+	// that overlapped another.
+	OnCPUMS   float64 `json:"on_cpu_ms,omitempty"`
+	RunWaitMS float64 `json:"run_wait_ms,omitempty"`
 	// Steps time the examination's steps, from its start.
 	Steps []ProbeStep `json:"steps,omitempty"`
 }

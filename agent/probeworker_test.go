@@ -287,8 +287,8 @@ func talosDiskImage(t *testing.T, name string) string {
 	return dir
 }
 
-// checkSteps checks the names of the probe's timed steps, and that their
-// times never go back.
+// checkSteps checks the names of the probe's timed steps, that their times
+// never go back, and the probe thread's scheduler figures.
 func checkSteps(t *testing.T, res ProbeResult, want ...string) {
 	t.Helper()
 
@@ -308,5 +308,10 @@ func checkSteps(t *testing.T, res ProbeResult, want ...string) {
 
 	if !slices.Equal(steps, want) {
 		t.Errorf("steps %q, want %q", steps, want)
+	}
+
+	// Where the kernel keeps schedstat, the probe's thread was on a CPU.
+	if _, ok := threadTimes(threadSchedstat); ok && (res.OnCPUMS <= 0 || res.RunWaitMS < 0) {
+		t.Errorf("probe thread on a CPU for %.3fms, waiting for one %.3fms", res.OnCPUMS, res.RunWaitMS)
 	}
 }

@@ -1,6 +1,12 @@
 package agent
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
 
 // Usage is what a process used: its peak resident memory and its CPU time.
 type Usage struct {
@@ -27,4 +33,50 @@ type Usages struct {
 	Gate Usage `json:"gate"`
 	// Worker is the worker's as of its last reply; zero without a worker.
 	Worker Usage `json:"worker"`
+}
+
+// threadSchedstat is where the kernel keeps the calling thread's scheduler
+// statistics: time on a CPU, then time runnable but waiting for one, in
+// nanoseconds (Documentation/scheduler/sched-stats.rst, "/proc/<pid>/
+// schedstat"). Kernels built without CONFIG_SCHED_INFO lack the file.
+const threadSchedstat = "/proc/thread-self/schedstat"
+
+// schedTimes is how a thread has spent its life so far, in nanoseconds.
+type schedTimes struct{ onCPU, runWait int64 }
+
+// threadTimes reads the calling thread's schedTimes; false when it cannot.
+// The time on a CPU comes from CLOCK_THREAD_CPUTIME_ID, which counts the
+// running slice too: schedstat's first field moves only at a tick or a
+// switch, so a short examination may read 0 there. The wait comes from
+// schedstat (schedPath; threadSchedstat in production), whose second
+// field is up to date whenever the thread runs.
+func threadTimes(schedPath string) (schedTimes, bool) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return schedTimes{}, false
+	}
+
+	wait, ok := readRunWait(schedPath)
+
+	return schedTimes{onCPU: ts.Nano(), runWait: wait}, ok
+}
+
+// readRunWait reads the time waiting for a CPU, schedstat's second field.
+func readRunWait(path string) (int64, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+
+	fields := strings.Fields(string(data))
+	if len(fields) < 2 {
+		return 0, false
+	}
+
+	wait, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil || wait < 0 {
+		return 0, false
+	}
+
+	return wait, true
 }

@@ -74,8 +74,8 @@ func latencyOf(r *Result) (Latency, bool) {
 func WriteLatency(w io.Writer, outs []Outcome) {
 	var totals []int64
 
-	fmt.Fprintln(w, "| scenario | worker ready | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | worker ended | reply read | result in the gate | release | uevent→release | gate, worker: peak RSS, CPU |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | worker ready | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | probe: on CPU, waiting for one | worker ended | reply read | result in the gate | release | uevent→release | gate, worker: peak RSS, CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 	for _, o := range outs {
 		l, ok := LatencyOf(o)
@@ -85,7 +85,7 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 
 		totals = append(totals, l.Total())
 
-		ready, asked, started, steps, ended, read, received := "-", "-", "-", "-", "-", "-", "-"
+		ready, asked, started, steps, sched, ended, read, received := "-", "-", "-", "-", "-", "-", "-", "-"
 
 		for _, s := range o.Result.Gate.Startup {
 			if s.Step == "probe worker ready" {
@@ -104,6 +104,10 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 				read = fmt.Sprintf("%.1f", p.ReceivedMS)
 			}
 
+			if p.OnCPUMS > 0 {
+				sched = fmt.Sprintf("%.1f, %.1f", p.OnCPUMS, p.RunWaitMS)
+			}
+
 			var parts []string
 			for _, s := range p.Steps {
 				parts = append(parts, fmt.Sprintf("%s %.1f", s.Step, s.MS))
@@ -117,7 +121,7 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 			usage = fmt.Sprintf("%.1f MiB, %.0f ms; %.1f MiB, %.0f ms", float64(u.Gate.MaxRSSKB)/1024, u.Gate.CPUMS, float64(u.Worker.MaxRSSKB)/1024, u.Worker.CPUMS)
 		}
 
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %d | **%d** | %s |\n", l.Scenario, ready, l.UeventMS, asked, started, steps, ended, read, received, l.ReleaseMS, l.Total(), usage)
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | **%d** | %s |\n", l.Scenario, ready, l.UeventMS, asked, started, steps, sched, ended, read, received, l.ReleaseMS, l.Total(), usage)
 	}
 
 	if len(totals) == 0 {

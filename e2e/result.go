@@ -88,7 +88,11 @@ type GateProbe struct {
 	EndedMS   float64 `json:"ended_ms"`
 	// ReceivedMS is when the gate read the worker's reply.
 	ReceivedMS float64 `json:"received_ms"`
-	Steps      []struct {
+	// OnCPUMS and RunWaitMS are the probe thread's time on a CPU and
+	// waiting for one.
+	OnCPUMS   float64 `json:"on_cpu_ms"`
+	RunWaitMS float64 `json:"run_wait_ms"`
+	Steps     []struct {
 		Step string  `json:"step"`
 		MS   float64 `json:"ms"`
 	} `json:"steps"`
