@@ -78,9 +78,9 @@ func (h *Harness) RunMatrix(ctx context.Context, scenarios []*Scenario, parallel
 				}
 
 				r := h.RunOne(ctx, j.s, j.v, images, filepath.Join(dir, j.s.ID+"-"+string(j.v)))
-				if panic := guestPanicBeforeInit(r); panic != "" && ctx.Err() == nil {
-					// The guest kernel died before our init ran: TCG, not the
-					// scenario. Boot it again, once, and say so.
+				if panic := guestEmulationFault(r); panic != "" && ctx.Err() == nil {
+					// The guest kernel died of TCG, not of the scenario. Boot
+					// it again, once, and say so.
 					r = h.RunOne(ctx, j.s, j.v, images, filepath.Join(dir, j.s.ID+"-"+string(j.v)))
 					r.Retried = panic
 				}
@@ -121,12 +121,16 @@ func (h *Harness) RunMatrix(ctx context.Context, scenarios []*Scenario, parallel
 	return done
 }
 
-// guestPanicBeforeInit returns the guest kernel's panic line when a boot
-// ended in a kernel panic before the guest init's first record (under TCG
-// an SMP guest now and then oopses while patching its own text at boot),
-// or "".
-func guestPanicBeforeInit(r *Result) string {
-	if r == nil || r.InitMS >= 0 || r.Done {
+// guestEmulationFault returns the guest kernel's panic line when a boot
+// ended in a panic that is TCG's, not the scenario's, or "". Under TCG an
+// SMP guest now and then traps on a breakpoint the kernel left in its own
+// text while patching it (text_poke_bp), which another virtual CPU still
+// executes: "Oops: int3", then "Kernel panic - not syncing". Any panic
+// before the guest init's first record counts, since nothing of the
+// scenario ran yet; after it, only a panic that follows such an int3 oops,
+// so that every other panic stays the scenario's to judge.
+func guestEmulationFault(r *Result) string {
+	if r == nil || r.Done {
 		return ""
 	}
 
@@ -135,8 +139,13 @@ func guestPanicBeforeInit(r *Result) string {
 		return ""
 	}
 
+	int3 := false
+
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.Contains(line, "Kernel panic - not syncing") {
+		switch {
+		case strings.Contains(line, "Oops: int3"):
+			int3 = true
+		case strings.Contains(line, "Kernel panic - not syncing") && (r.InitMS < 0 || int3):
 			return strings.TrimSpace(line)
 		}
 	}

@@ -169,7 +169,7 @@ type Result struct {
 	Armed []HotplugEvent `json:"armed,omitempty"`
 
 	// Retried is the guest kernel's panic line when the first boot of this
-	// scenario died before the guest init ran and this is the second.
+	// scenario died of TCG (guestEmulationFault) and this is the second.
 	Retried string `json:"retried,omitempty"`
 
 	Hotplugs        []HotplugEvent `json:"hotplugs,omitempty"`

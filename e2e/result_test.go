@@ -279,24 +279,39 @@ func TestHungDiskChecks(t *testing.T) {
 	}
 }
 
-func TestGuestPanicBeforeInit(t *testing.T) {
+func TestGuestEmulationFault(t *testing.T) {
 	dir := t.TempDir()
 	panicLine := "[    1.614548] Kernel panic - not syncing: Fatal exception in interrupt"
 
-	if err := os.WriteFile(filepath.Join(dir, "console.log"), []byte("[    1.611407] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n"+panicLine+"\n"), 0o644); err != nil {
-		t.Fatal(err)
+	console := func(lines ...string) string {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, "console.log"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+
+		return d
 	}
 
-	if got := guestPanicBeforeInit(&Result{InitMS: -1, Dir: dir}); got != panicLine {
-		t.Fatalf("a panic before init: %q", got)
-	}
+	int3 := console("[    1.611407] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI", panicLine)
+	other := console("[   11.902113] BUG: kernel NULL pointer dereference, address: 0000000000000008", panicLine)
 
-	// Once the init ran, whatever happened is the scenario's to judge.
-	if got := guestPanicBeforeInit(&Result{InitMS: 120, Dir: dir}); got != "" {
-		t.Fatalf("a panic after init started: %q", got)
-	}
-
-	if got := guestPanicBeforeInit(&Result{InitMS: -1, Dir: t.TempDir()}); got != "" {
-		t.Fatalf("no console log: %q", got)
+	for _, tc := range []struct {
+		name string
+		r    *Result
+		want string
+	}{
+		{"int3 panic before init", &Result{InitMS: -1, Dir: int3}, panicLine},
+		{"any panic before init", &Result{InitMS: -1, Dir: other}, panicLine},
+		// Once the init ran, only TCG's own trap is retried; whatever else
+		// happened is the scenario's to judge.
+		{"int3 panic after init", &Result{InitMS: 120, Dir: int3}, panicLine},
+		{"other panic after init", &Result{InitMS: 120, Dir: other}, ""},
+		{"boot that finished", &Result{InitMS: 120, Done: true, Dir: int3}, ""},
+		{"no console log", &Result{InitMS: -1, Dir: dir}, ""},
+		{"no result", nil, ""},
+	} {
+		if got := guestEmulationFault(tc.r); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
