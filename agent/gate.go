@@ -448,8 +448,13 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 			rep.Usage.Worker = worker.Usage()
 			if ready := worker.ReadyMS(); ready > 0 {
 				rep.Startup = append(rep.Startup, ProbeStep{Step: "probe worker ready", MS: ready})
-				slices.SortStableFunc(rep.Startup, func(a, b ProbeStep) int { return cmp.Compare(a.MS, b.MS) })
 			}
+
+			if warmed := worker.WarmedMS(); warmed > 0 {
+				rep.Startup = append(rep.Startup, ProbeStep{Step: "probe worker warmed up", MS: warmed})
+			}
+
+			slices.SortStableFunc(rep.Startup, func(a, b ProbeStep) int { return cmp.Compare(a.MS, b.MS) })
 
 			_ = worker.Close()
 		})

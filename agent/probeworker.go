@@ -8,7 +8,9 @@ import (
 	"io"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // ProbeWorker runs the gate's disk probes in a child process.
@@ -31,6 +33,8 @@ type ProbeWorker struct {
 	err     error // why the worker is gone, once it is
 	usage   Usage // the worker's, as of its last reply
 	readyMS float64
+	// warmedMS is when the gate read the warm-up's reply, on clock.
+	warmedMS float64
 
 	// clock reads the gate's clock, in milliseconds since its start, to
 	// time when each reply was read; nil leaves ReceivedMS out.
@@ -44,6 +48,15 @@ func (w *ProbeWorker) ReadyMS() float64 {
 	defer w.mu.Unlock()
 
 	return w.readyMS
+}
+
+// WarmedMS returns when the gate read the worker's warm-up result (see
+// ServeProbes), on the gate's clock; 0 until it has, or without a clock.
+func (w *ProbeWorker) WarmedMS() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	return w.warmedMS
 }
 
 // Usage returns what the worker had used as of its last reply.
@@ -61,8 +74,9 @@ type probeRequest struct {
 }
 
 // probeReply is the worker's answer to the request with the same ID, with
-// what the worker had used so far. The worker's first reply, ID 0, answers
-// no request: it says when the worker was ready (ReadyMS).
+// what the worker had used so far. Replies with ID 0 answer no request: the
+// first says when the worker was ready (ReadyMS); one more may carry the
+// result of its warm-up (WarmUp), which the gate decodes and drops.
 type probeReply struct {
 	ID      uint64      `json:"id"`
 	Result  ProbeResult `json:"result"`
@@ -136,8 +150,11 @@ func (w *ProbeWorker) readReplies(out io.Reader) {
 		delete(w.waiting, r.ID)
 		w.usage = r.Usage
 
-		if r.ID == 0 {
+		switch {
+		case r.ID == 0 && r.ReadyMS > 0:
 			w.readyMS = r.ReadyMS
+		case r.ID == 0 && r.Result.Disk != "":
+			w.warmedMS = r.Result.ReceivedMS
 		}
 		w.mu.Unlock()
 
@@ -216,14 +233,42 @@ func (w *ProbeWorker) Close() error { return w.in.Close() }
 // gate's clock), then reads requests from in, runs each with probe on its
 // own goroutine (a hung disk holds up no other), and writes each reply to
 // out as it completes. It returns at the end of in.
-func ServeProbes(in io.Reader, out io.Writer, readyMS float64, probe func(ctx context.Context, disk string) ProbeResult) error {
-	var mu sync.Mutex
+//
+// warm, when not nil, runs once warmUpIdle has passed with no probe under
+// way (WarmUp): after the probes of the disks there at boot, which warm the
+// code themselves and should not share the CPU with it, and before a disk
+// shown later. Its result is sent as a reply to no request, so that the gate's
+// JSON decoder too has met a verified STATE before a disk's.
+func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() ProbeResult, probe func(ctx context.Context, disk string) ProbeResult) error {
+	var (
+		mu       sync.Mutex
+		inFlight atomic.Int64
+	)
 
 	enc := json.NewEncoder(out)
 	dec := json.NewDecoder(in)
 
 	if err := enc.Encode(probeReply{ReadyMS: readyMS, Usage: SelfUsage()}); err != nil {
 		return fmt.Errorf("cannot answer the gate: %w", err)
+	}
+
+	if warm != nil {
+		idle := warmUpIdle
+
+		go func() {
+			time.Sleep(idle)
+
+			for inFlight.Load() > 0 {
+				time.Sleep(idle)
+			}
+
+			res := recoverProbe(context.Background(), func(context.Context, string) ProbeResult { return warm() }, "warm-up")
+
+			mu.Lock()
+			defer mu.Unlock()
+
+			_ = enc.Encode(probeReply{Result: res, Usage: SelfUsage()})
+		}()
 	}
 
 	for {
@@ -234,7 +279,11 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, probe func(ctx co
 			return fmt.Errorf("bad probe request: %w", err)
 		}
 
+		inFlight.Add(1)
+
 		go func() {
+			defer inFlight.Add(-1)
+
 			res := recoverProbe(context.Background(), probe, req.Disk)
 
 			mu.Lock()
@@ -244,6 +293,12 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, probe func(ctx co
 		}()
 	}
 }
+
+// warmUpIdle is how long the worker waits before it warms up, and again
+// while a probe is under way: past the probes of the disks there at boot,
+// which the gate asks for as soon as its sysfs scan ends (85 to 720 ms
+// after its start in the end-to-end boots of 4f1b29c).
+var warmUpIdle = time.Second
 
 // recoverProbe runs probe, turning a panic into a failed probe: probes run
 // on goroutines of their own, where no other recover reaches.

@@ -28,7 +28,7 @@ const workerEnv = "RAID_SETTLE_TEST_PROBE_WORKER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(workerEnv) != "" && len(os.Args) > 1 && os.Args[1] == "probe-worker" {
-		if err := ServeProbes(os.Stdin, os.Stdout, 0, fifoProbe(os.Args[slices.Index(os.Args, "--dev")+1])); err != nil {
+		if err := ServeProbes(os.Stdin, os.Stdout, 0, nil, fifoProbe(os.Args[slices.Index(os.Args, "--dev")+1])); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -71,7 +71,7 @@ func TestProbeWorkerProtocol(t *testing.T) {
 	served := make(chan error, 1)
 
 	go func() {
-		served <- ServeProbes(reqR, repW, 12.5, func(ctx context.Context, disk string) ProbeResult {
+		served <- ServeProbes(reqR, repW, 12.5, WarmUp, func(ctx context.Context, disk string) ProbeResult {
 			switch disk {
 			case "hung":
 				<-release

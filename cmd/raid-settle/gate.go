@@ -83,7 +83,7 @@ func runProbeWorker(args []string, stdout, stderr io.Writer) int {
 		return parseExit(err)
 	}
 
-	if err := agent.ServeProbes(os.Stdin, os.Stdout, prober.SinceEpoch(), prober.Probe); err != nil {
+	if err := agent.ServeProbes(os.Stdin, os.Stdout, prober.SinceEpoch(), agent.WarmUp, prober.Probe); err != nil {
 		fmt.Fprintf(stderr, "raid-settle probe-worker: %v\n", err)
 
 		return 1

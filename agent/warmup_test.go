@@ -1,0 +1,154 @@
+package agent
+
+import (
+	"context"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/internal/diskimage"
+	"github.com/raid-settle/raid-settle/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "make warmup-xfs-sector.bin again with mkfs.xfs")
+
+// TestWarmUpSuperblock: the embedded sector is an XFS superblock that the
+// gate's check takes for a sound STATE, so that WarmUp runs the same code a
+// real STATE partition does; with -update, mkfs.xfs makes it again.
+func TestWarmUpSuperblock(t *testing.T) {
+	if *update {
+		testenv.Tools(t, "mkfs.xfs")
+
+		img := filepath.Join(t.TempDir(), "state")
+		if err := os.WriteFile(img, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := os.Truncate(img, warmUpPartitionSize); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := diskimage.FormatXFS(img, "STATE", 512); err != nil {
+			t.Fatal(err)
+		}
+
+		data, err := os.ReadFile(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if err := os.WriteFile("warmup-xfs-sector.bin", data[:512], 0o644); err != nil {
+			t.Fatal(err)
+		}
+
+		t.Skip("warmup-xfs-sector.bin made again: rebuild and rerun without -update")
+	}
+
+	c := blockdev.Candidate{Device: "warm-up", Partition: 5, Size: warmUpPartitionSize, SectorSize: 512}
+
+	res := blockdev.VerifyPartition(context.Background(), zeroPadded{warmUpSuperblock}, c, blockdev.VerifyOptions{PrimaryOnly: true}, blockdev.DefaultRetryPolicy)
+	if res.Verdict != blockdev.VerdictOK || res.ProbedAs != "xfs" || res.XFS == nil {
+		t.Fatalf("the warm-up sector verifies as %+v", res)
+	}
+
+	if res.XFS.Label != "STATE" {
+		t.Errorf("label %q", res.XFS.Label)
+	}
+}
+
+// TestZeroPadded reads across the end of the embedded bytes.
+func TestZeroPadded(t *testing.T) {
+	z := zeroPadded{[]byte("abc")}
+	p := []byte("xxxxx")
+
+	if n, err := z.ReadAt(p, 1); n != 5 || err != nil || string(p) != "bc\x00\x00\x00" {
+		t.Fatalf("ReadAt = %d, %v, %q", n, err, p)
+	}
+
+	if n, err := z.ReadAt(p, 1<<30); n != 5 || err != nil || string(p) != "\x00\x00\x00\x00\x00" {
+		t.Fatalf("ReadAt far = %d, %v, %q", n, err, p)
+	}
+}
+
+// BenchmarkWarmUp is one pass of WarmUp; the first pass in a process is the
+// cold one (run with -benchtime 1x to see it).
+func BenchmarkWarmUp(b *testing.B) {
+	for b.Loop() {
+		WarmUp()
+	}
+}
+
+// TestWarmUpWaitsForIdle: the worker warms up only while no probe is under
+// way, and sends the result as a reply to no request, which the gate's
+// side drops.
+func TestWarmUpWaitsForIdle(t *testing.T) {
+	defer func(d time.Duration) { warmUpIdle = d }(warmUpIdle)
+	warmUpIdle = 20 * time.Millisecond
+
+	reqR, reqW := io.Pipe()
+	repR, repW := io.Pipe()
+
+	var probing atomic.Bool
+
+	release := make(chan struct{})
+	warmed := make(chan bool, 1)
+
+	go func() {
+		_ = ServeProbes(reqR, repW, 1, func() ProbeResult {
+			warmed <- probing.Load()
+
+			return WarmUp()
+		}, func(_ context.Context, disk string) ProbeResult {
+			probing.Store(true)
+			defer probing.Store(false)
+
+			<-release
+
+			return ProbeResult{Disk: disk}
+		})
+	}()
+
+	clock := atomic.Int64{}
+	w := NewProbeWorker(reqW, repR, func() float64 { return float64(clock.Add(1)) })
+	defer w.Close()
+
+	done := make(chan ProbeResult, 1)
+
+	go func() { done <- w.Probe(context.Background(), "sda") }()
+
+	// Several idle periods pass while the probe hangs.
+	time.Sleep(10 * warmUpIdle)
+	close(release)
+
+	if r := <-done; r.Disk != "sda" || r.Error != "" || len(r.Candidates) != 0 {
+		t.Fatalf("the probe got %+v", r)
+	}
+
+	select {
+	case duringProbe := <-warmed:
+		if duringProbe {
+			t.Fatal("warmed up while a probe was under way")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("never warmed up")
+	}
+
+	if ready := w.ReadyMS(); ready != 1 {
+		t.Errorf("ready at %v: the warm-up's reply overwrote the hello's", ready)
+	}
+
+	// The gate's side notes when the warm-up's reply came.
+	deadline := time.Now().Add(time.Minute)
+	for w.WarmedMS() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+
+	if w.WarmedMS() <= 1 {
+		t.Errorf("warm-up reply read at %v, want after the hello", w.WarmedMS())
+	}
+}
