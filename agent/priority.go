@@ -27,10 +27,11 @@ const ioprioWhoProcess = 1
 // procRoot/self/task. It returns the first error; a process without
 // CAP_SYS_ADMIN keeps its priority, which costs time, not correctness.
 //
-// The CPU priority is left alone: running the gate at nice -10 made no
-// difference the end-to-end boots could tell from noise (README,
+// The processes' CPU priority is left alone: running the gate at nice -10
+// made no difference the end-to-end boots could tell from noise (README,
 // Performance), and would take CPU from the driver still bringing up the
-// disks.
+// disks. Only the thread that examines a disk alone is raised, for that
+// examination (raiseThreadPriority).
 func RaiseIOPriority(procRoot string) error {
 	tasks, err := os.ReadDir(filepath.Join(procRoot, "self", "task"))
 	if err != nil {
@@ -51,4 +52,30 @@ func RaiseIOPriority(procRoot string) error {
 	}
 
 	return first
+}
+
+// probeNice is the nice value of the thread that examines a disk alone
+// (Prober.Probe), for that examination: milliseconds of work on a node,
+// which the boot waits for. Over six boots each of 2-hotplug-5s,
+// 2-late-volume-5s and 1-at-boot under TCG, the probe thread's wait for a
+// CPU fell from a mean of 12.7 ms at nice 0 to 8.0 ms.
+const probeNice = -10
+
+// raiseThreadPriority sets the calling thread's nice value to probeNice, if
+// the process may, and returns what sets it back. Linux keeps the nice
+// value per thread (sched(7), "The nice value"), so the caller must be
+// locked to its thread until it has set it back.
+func raiseThreadPriority() (restore func()) {
+	// The system call returns 20 - nice (getpriority(2), "C library/kernel
+	// differences").
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		return func() {}
+	}
+
+	if err := unix.Setpriority(unix.PRIO_PROCESS, 0, probeNice); err != nil {
+		return func() {}
+	}
+
+	return func() { _ = unix.Setpriority(unix.PRIO_PROCESS, 0, 20-prio) }
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -28,5 +29,47 @@ func TestRaiseIOPriority(t *testing.T) {
 		}
 
 		_, _, _ = unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), 0)
+	}
+}
+
+// TestRaiseThreadPriority: the thread runs at probeNice, then at its own
+// nice value again, and other threads keep theirs.
+func TestRaiseThreadPriority(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	nice := func() int {
+		prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		return 20 - prio
+	}
+
+	before := nice()
+	restore := raiseThreadPriority()
+
+	if got := nice(); got != probeNice && os.Geteuid() == 0 {
+		t.Errorf("nice %d while raised, want %d", got, probeNice)
+	}
+
+	other := make(chan int)
+
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+
+		other <- nice()
+	}()
+
+	if got := <-other; got != before {
+		t.Errorf("another thread runs at nice %d, want its own %d", got, before)
+	}
+
+	restore()
+
+	if got := nice(); got != before {
+		t.Errorf("nice %d after restore, want %d", got, before)
 	}
 }

@@ -72,11 +72,12 @@ func (p Prober) Args() []string {
 // what could not be done.
 //
 // An examination that starts while no other runs in this process is locked
-// to one thread, whose scheduler statistics then say how much of its time
-// was work and how much waiting for a CPU (OnCPUMS, RunWaitMS); its GPT
-// read, when asked for, runs beside it and is not counted. Examinations
-// that overlap (a JBOD's disks) are not measured: a thread of their own
-// each would cost more than the figure is worth.
+// to one thread, which runs at probeNice meanwhile and whose scheduler
+// statistics then say how much of its time was work and how much waiting
+// for a CPU (OnCPUMS, RunWaitMS); its GPT read, when asked for, runs beside
+// it and is neither raised nor counted. Examinations that overlap (a JBOD's
+// disks) are neither: a thread of their own each would cost more than the
+// figure is worth.
 func (p Prober) Probe(ctx context.Context, name string) ProbeResult {
 	alone := probesRunning.Add(1) == 1
 	defer probesRunning.Add(-1)
@@ -86,6 +87,7 @@ func (p Prober) Probe(ctx context.Context, name string) ProbeResult {
 	if alone {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		defer raiseThreadPriority()()
 
 		before, alone = threadTimes(threadSchedstat)
 	}
