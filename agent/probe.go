@@ -82,21 +82,30 @@ func (p Prober) Probe(ctx context.Context, name string) ProbeResult {
 	alone := probesRunning.Add(1) == 1
 	defer probesRunning.Add(-1)
 
-	var before schedTimes
+	var (
+		schedstat *os.File
+		before    schedTimes
+		measured  bool
+	)
 
 	if alone {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		defer raiseThreadPriority()()
 
-		before, alone = threadTimes(threadSchedstat)
+		var err error
+		if schedstat, err = os.Open(threadSchedstat); err == nil {
+			defer schedstat.Close()
+
+			before, measured = threadTimes(schedstat)
+		}
 	}
 
 	res := p.probe(ctx, name)
 	res.EndedMS = p.SinceEpoch()
 
-	if alone {
-		if after, ok := threadTimes(threadSchedstat); ok {
+	if measured {
+		if after, ok := threadTimes(schedstat); ok {
 			res.OnCPUMS = nsToMS(after.onCPU - before.onCPU)
 			res.RunWaitMS = nsToMS(after.runWait - before.runWait)
 		}

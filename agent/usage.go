@@ -1,7 +1,8 @@
 package agent
 
 import (
-	"os"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 
@@ -48,27 +49,30 @@ type schedTimes struct{ onCPU, runWait int64 }
 // The time on a CPU comes from CLOCK_THREAD_CPUTIME_ID, which counts the
 // running slice too: schedstat's first field moves only at a tick or a
 // switch, so a short examination may read 0 there. The wait comes from
-// schedstat (schedPath; threadSchedstat in production), whose second
-// field is up to date whenever the thread runs.
-func threadTimes(schedPath string) (schedTimes, bool) {
+// schedstat (threadSchedstat, opened by the same thread), whose second
+// field is up to date whenever the thread runs. Reading an open file again
+// costs a third of opening it anew (21 µs natively).
+func threadTimes(schedstat io.ReaderAt) (schedTimes, bool) {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return schedTimes{}, false
 	}
 
-	wait, ok := readRunWait(schedPath)
+	wait, ok := readRunWait(schedstat)
 
 	return schedTimes{onCPU: ts.Nano(), runWait: wait}, ok
 }
 
 // readRunWait reads the time waiting for a CPU, schedstat's second field.
-func readRunWait(path string) (int64, bool) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+func readRunWait(schedstat io.ReaderAt) (int64, bool) {
+	var buf [128]byte
+
+	n, err := schedstat.ReadAt(buf[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return 0, false
 	}
 
-	fields := strings.Fields(string(data))
+	fields := strings.Fields(string(buf[:n]))
 	if len(fields) < 2 {
 		return 0, false
 	}

@@ -26,13 +26,30 @@ func TestReadRunWait(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if got, ok := readRunWait(path); got != tc.want || ok != tc.ok {
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+
+			if got, ok := readRunWait(f); got != tc.want || ok != tc.ok {
 				t.Errorf("readRunWait(%q) = %d, %t; want %d, %t", tc.content, got, ok, tc.want, tc.ok)
 			}
 		})
 	}
 
-	if _, ok := readRunWait(filepath.Join(dir, "absent")); ok {
-		t.Error("a missing file read as statistics")
+	// The kernel's own, read twice through one open file: the wait never
+	// goes back.
+	f, err := os.Open(threadSchedstat)
+	if err != nil {
+		t.Skipf("no schedstat here: %v", err)
+	}
+	defer f.Close()
+
+	first, ok1 := readRunWait(f)
+	second, ok2 := readRunWait(f)
+
+	if !ok1 || !ok2 || second < first {
+		t.Errorf("schedstat read %d (%t) then %d (%t)", first, ok1, second, ok2)
 	}
 }
