@@ -122,17 +122,7 @@ func nsToMS(ns int64) float64 { return float64(ns/1000) / 1000 }
 
 func (p Prober) probe(ctx context.Context, name string) ProbeResult {
 	res := ProbeResult{Disk: name, StartedMS: p.SinceEpoch()}
-	start := time.Now()
-
-	var mu sync.Mutex
-
-	step := func(s string) {
-		mu.Lock()
-		defer mu.Unlock()
-
-		res.Steps = append(res.Steps, ProbeStep{Step: s, MS: float64(time.Since(start).Microseconds()) / 1000})
-	}
-
+	step := res.stepTimer()
 	path := filepath.Join(p.DevRoot, name)
 
 	if _, err := os.Stat(filepath.Join(p.SysRoot, "class", "block", name)); err != nil {
@@ -156,23 +146,7 @@ func (p Prober) probe(ctx context.Context, name string) ProbeResult {
 
 	step("partitions listed")
 
-	var (
-		gptDone = make(chan struct{})
-		gpt     *blockdev.Disk
-		gptErr  error
-	)
-
-	if p.PartitionUUIDs {
-		go func() {
-			defer close(gptDone)
-
-			gpt, gptErr = blockdev.Locate(ctx, path, blockdev.LocateOptions{}, blockdev.DefaultRetryPolicy)
-			step("partition table read")
-		}()
-	} else {
-		close(gptDone)
-	}
-
+	gptRead := p.readGPTAside(ctx, path, step)
 	sectorSize := blockdev.KernelSectorSize(p.SysRoot, name)
 
 	for _, kp := range parts {
@@ -184,25 +158,76 @@ func (p Prober) probe(ctx context.Context, name string) ProbeResult {
 		step(fmt.Sprintf("partition %d verified", kp.Number))
 	}
 
-	<-gptDone
-
-	if gptErr != nil {
-		return res.failed(gptErr)
+	gpt, err := gptRead()
+	if err != nil {
+		return res.failed(err)
 	}
 
-	if gpt != nil {
-		res.PartitionUUIDs = gpt.PartitionUUIDs
+	res.addPartitionUUIDs(gpt)
 
-		for i := range res.Candidates {
-			for _, gc := range gpt.Candidates {
-				if gc.Partition == res.Candidates[i].Partition {
-					res.Candidates[i].PartitionUUID = gc.PartitionUUID
-				}
+	return res
+}
+
+// stepTimer returns what records a step of r's examination, timed from
+// now; the GPT read beside the verification records its step through it
+// too.
+func (r *ProbeResult) stepTimer() func(step string) {
+	start := time.Now()
+
+	var mu sync.Mutex
+
+	return func(step string) {
+		mu.Lock()
+		defer mu.Unlock()
+
+		r.Steps = append(r.Steps, ProbeStep{Step: step, MS: float64(time.Since(start).Microseconds()) / 1000})
+	}
+}
+
+// readGPTAside starts reading the disk's GPT, when the partition GUIDs are
+// asked for, beside the verification, and returns what waits for it: the
+// table read, or nil when it was not asked for.
+func (p Prober) readGPTAside(ctx context.Context, path string, step func(string)) (wait func() (*blockdev.Disk, error)) {
+	if !p.PartitionUUIDs {
+		return func() (*blockdev.Disk, error) { return nil, nil }
+	}
+
+	var (
+		done = make(chan struct{})
+		gpt  *blockdev.Disk
+		err  error
+	)
+
+	go func() {
+		defer close(done)
+
+		gpt, err = blockdev.Locate(ctx, path, blockdev.LocateOptions{}, blockdev.DefaultRetryPolicy)
+		step("partition table read")
+	}()
+
+	return func() (*blockdev.Disk, error) {
+		<-done
+
+		return gpt, err
+	}
+}
+
+// addPartitionUUIDs takes the partition GUIDs from the disk's GPT, when it
+// was read.
+func (r *ProbeResult) addPartitionUUIDs(gpt *blockdev.Disk) {
+	if gpt == nil {
+		return
+	}
+
+	r.PartitionUUIDs = gpt.PartitionUUIDs
+
+	for i := range r.Candidates {
+		for _, gc := range gpt.Candidates {
+			if gc.Partition == r.Candidates[i].Partition {
+				r.Candidates[i].PartitionUUID = gc.PartitionUUID
 			}
 		}
 	}
-
-	return res
 }
 
 // verifyKernelPartition verifies candidate c through its partition's node,
