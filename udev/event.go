@@ -145,16 +145,28 @@ func ParseEvent(raw []byte, now time.Time) (Event, error) {
 
 	header, rest := nextField(raw)
 
+	ev, err := parseHeader(header)
+	if err != nil {
+		return Event{}, err
+	}
+
+	ev.Received, ev.Source = now, SourceNetlink
+
+	if err := ev.parseVariables(rest); err != nil {
+		return Event{}, err
+	}
+
+	return ev, nil
+}
+
+// parseHeader reads a uevent's "ACTION@DEVPATH" header.
+func parseHeader(header []byte) (Event, error) {
 	at := bytes.IndexByte(header, '@')
 	if at < 0 {
 		return Event{}, invalid("header %q has no '@'", clip(header))
 	}
 
-	ev := Event{
-		Action:   Action(header[:at]),
-		Received: now,
-		Source:   SourceNetlink,
-	}
+	ev := Event{Action: Action(header[:at])}
 	if !ev.Action.Valid() {
 		return Event{}, invalid("unknown action %q", clip(header[:at]))
 	}
@@ -166,6 +178,12 @@ func ParseEvent(raw []byte, now time.Time) (Event, error) {
 
 	ev.DevPath = string(devpath)
 
+	return ev, nil
+}
+
+// parseVariables reads the KEY=VALUE fields after the header: ACTION and
+// DEVPATH must repeat the header's, SUBSYSTEM must be there.
+func (ev *Event) parseVariables(rest []byte) error {
 	var sawAction, sawDevPath bool
 
 	for len(rest) > 0 {
@@ -178,7 +196,7 @@ func ParseEvent(raw []byte, now time.Time) (Event, error) {
 
 		eq := bytes.IndexByte(field, '=')
 		if eq <= 0 {
-			return Event{}, invalid("variable %q is not KEY=VALUE", clip(field))
+			return invalid("variable %q is not KEY=VALUE", clip(field))
 		}
 
 		key, value := field[:eq], field[eq+1:]
@@ -186,40 +204,40 @@ func ParseEvent(raw []byte, now time.Time) (Event, error) {
 		switch string(key) {
 		case "ACTION":
 			if string(value) != string(ev.Action) {
-				return Event{}, invalid("ACTION=%q disagrees with header action %q", clip(value), ev.Action)
+				return invalid("ACTION=%q disagrees with header action %q", clip(value), ev.Action)
 			}
 
 			sawAction = true
 		case "DEVPATH":
 			if string(value) != ev.DevPath {
-				return Event{}, invalid("DEVPATH=%q disagrees with header devpath %q", clip(value), ev.DevPath)
+				return invalid("DEVPATH=%q disagrees with header devpath %q", clip(value), ev.DevPath)
 			}
 
 			sawDevPath = true
 		case "SEQNUM":
 			n, ok := parseUint(value)
 			if !ok {
-				return Event{}, invalid("SEQNUM=%q is not a number", clip(value))
+				return invalid("SEQNUM=%q is not a number", clip(value))
 			}
 
 			ev.Seqnum = n
 		default:
 			if err := ev.set(key, value); err != nil {
-				return Event{}, err
+				return err
 			}
 		}
 	}
 
 	switch {
 	case !sawAction:
-		return Event{}, invalid("no ACTION variable")
+		return invalid("no ACTION variable")
 	case !sawDevPath:
-		return Event{}, invalid("no DEVPATH variable")
+		return invalid("no DEVPATH variable")
 	case ev.Subsystem == "":
-		return Event{}, invalid("no SUBSYSTEM variable")
+		return invalid("no SUBSYSTEM variable")
 	}
 
-	return ev, nil
+	return nil
 }
 
 // set records one variable shared by netlink messages and sysfs uevent
