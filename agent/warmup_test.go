@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"io"
 	"os"
@@ -49,9 +50,12 @@ func TestWarmUpSuperblock(t *testing.T) {
 		t.Skip("warmup-xfs-sector.bin made again: rebuild and rerun without -update")
 	}
 
-	c := blockdev.Candidate{Device: "warm-up", Partition: 5, Size: warmUpPartitionSize, SectorSize: 512}
+	warm := WarmUp()
+	if len(warm.Candidates) != 1 {
+		t.Fatalf("the warm-up examined %+v", warm)
+	}
 
-	res := blockdev.VerifyPartition(context.Background(), zeroPadded{warmUpSuperblock}, c, blockdev.VerifyOptions{PrimaryOnly: true}, blockdev.DefaultRetryPolicy)
+	res := warm.Candidates[0]
 	if res.Verdict != blockdev.VerdictOK || res.ProbedAs != "xfs" || res.XFS == nil {
 		t.Fatalf("the warm-up sector verifies as %+v", res)
 	}
@@ -75,11 +79,16 @@ func TestZeroPadded(t *testing.T) {
 	}
 }
 
-// BenchmarkWarmUp is one pass of WarmUp; the first pass in a process is the
-// cold one (run with -benchtime 1x to see it).
+// BenchmarkWarmUp is one warm-up as the worker runs it: WarmUp, and its
+// result encoded as a reply. The first pass in a process is the cold one
+// (run with -benchtime 1x to see it).
 func BenchmarkWarmUp(b *testing.B) {
+	enc := json.NewEncoder(io.Discard)
+
 	for b.Loop() {
-		WarmUp()
+		if err := enc.Encode(probeReply{Result: WarmUp()}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
