@@ -80,8 +80,10 @@ type ProbeResult struct {
 	PartitionUUIDs []string `json:"partition_uuids,omitempty"`
 	// Candidates are the verified partitions named STATE.
 	Candidates []blockdev.Result `json:"candidates,omitempty"`
-	// AskedMS is when the gate asked for the probe, in milliseconds since
-	// its start; the timeline's entry says when the result came.
+	// AskedMS is when the gate asked for the probe (wrote the request to
+	// its probe worker), in milliseconds since its start; the timeline's
+	// entry says when the result came. Earlier reports recorded the start
+	// of the batch of inputs that led to the probe instead.
 	AskedMS int64 `json:"asked_ms,omitempty"`
 	// StartedMS and EndedMS are when the examination started and ended, in
 	// milliseconds since the gate started, on the monotonic clock the gate

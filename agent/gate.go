@@ -170,7 +170,7 @@ func (g *Gate) Run(ctx context.Context) (rep *Report) {
 	// The probe worker starts first: its start-up (a process of its own)
 	// then overlaps reading the settings and scanning sysfs.
 	bootUUID, bootErr := ReadBootPartUUID(g.SysRoot)
-	probe, closeProbes := g.startProbing(rep, start, bootUUID != "")
+	ask, closeProbes := g.startProbing(rep, start, bootUUID != "")
 	defer closeProbes()
 	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "probe worker started"))
 
@@ -178,7 +178,7 @@ func (g *Gate) Run(ctx context.Context) (rep *Report) {
 	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "settings read"))
 
 	engine := NewEngine(rep.Settings, start)
-	g.hold(ctx, engine, rep, start, probe)
+	g.hold(ctx, engine, rep, start, ask)
 
 	rep.Decision = engine.Released()
 	rep.HeldMS = g.Now().Sub(start).Milliseconds()
@@ -291,7 +291,7 @@ type holding struct {
 	start  time.Time
 	timer  *time.Timer
 	probes chan ProbeResult
-	probe  func(ctx context.Context, disk string) ProbeResult
+	ask    askProbe
 	// events is nil without a monitor (sysfs rescans stand in for it).
 	events chan udev.Event
 	// closers release the monitor at the end.
@@ -300,11 +300,11 @@ type holding struct {
 
 // hold runs the engine until it releases, with a bound of its own in case
 // anything around the engine stalls.
-func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time.Time, probe func(ctx context.Context, disk string) ProbeResult) {
+func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time.Time, ask askProbe) {
 	ctx, cancel := context.WithDeadline(ctx, start.Add(rep.Settings.Deadline.D()+time.Second))
 	defer cancel()
 
-	h := &holding{g: g, ctx: ctx, engine: engine, rep: rep, start: start, probe: probe, timer: time.NewTimer(time.Hour), probes: make(chan ProbeResult, 64)}
+	h := &holding{g: g, ctx: ctx, engine: engine, rep: rep, start: start, ask: ask, timer: time.NewTimer(time.Hour), probes: make(chan ProbeResult, 64)}
 	defer h.timer.Stop()
 
 	defer func() {
@@ -405,13 +405,26 @@ func (h *holding) startMonitor() <-chan struct{} {
 	return down
 }
 
-// startProbing returns the probe the run uses and what ends it: g.Probe
-// when set, else the production probe, through a child process when one
-// starts (see ProbeWorker), else in this process. partitionUUIDs asks for
-// the disks' GPT partition GUIDs (the boot hint needs them).
-func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (probe func(ctx context.Context, disk string) ProbeResult, closer func()) {
+// askProbe asks for disk to be examined and returns what waits for the
+// result. The asking is done by the time it returns: through the probe
+// worker, the request is written; otherwise the examination runs in what
+// waits.
+type askProbe func(ctx context.Context, disk string) (result func() ProbeResult)
+
+// askingOnWait makes probe an askProbe that runs it in what waits.
+func askingOnWait(probe func(ctx context.Context, disk string) ProbeResult) askProbe {
+	return func(ctx context.Context, disk string) func() ProbeResult {
+		return func() ProbeResult { return probe(ctx, disk) }
+	}
+}
+
+// startProbing returns how the run asks for probes and what ends them:
+// g.Probe when set, else the production probe, through a child process when
+// one starts (see ProbeWorker), else in this process. partitionUUIDs asks
+// for the disks' GPT partition GUIDs (the boot hint needs them).
+func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (ask askProbe, closer func()) {
 	if g.Probe != nil {
-		return g.Probe, func() {}
+		return askingOnWait(g.Probe), func() {}
 	}
 
 	rep.Usage = &Usages{}
@@ -421,7 +434,7 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 	inProcess := prober.Probe
 
 	if g.WorkerBinary == "" {
-		return inProcess, func() {}
+		return askingOnWait(inProcess), func() {}
 	}
 
 	worker, err := StartProbeWorker(append([]string{g.WorkerBinary, "probe-worker"}, prober.Args()...), prober.SinceEpoch)
@@ -429,21 +442,31 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 		rep.Errors = append(rep.Errors, err.Error())
 		g.Log.Warning("%v: probing disks in the gate itself, a hung read may then delay its exit", err)
 
-		return inProcess, func() {}
+		return askingOnWait(inProcess), func() {}
 	}
 
 	var once sync.Once
 
-	return func(ctx context.Context, disk string) ProbeResult {
-			if worker.Err() == nil {
-				if res := worker.Probe(ctx, disk); worker.Err() == nil || ctx.Err() != nil {
-					return res
-				}
+	fallBack := func(ctx context.Context, disk string) ProbeResult {
+		once.Do(func() { g.Log.Warning("%v: probing disks in the gate itself from now on", worker.Err()) })
+
+		return inProcess(ctx, disk)
+	}
+
+	return func(ctx context.Context, disk string) func() ProbeResult {
+			if worker.Err() != nil {
+				return func() ProbeResult { return fallBack(ctx, disk) }
 			}
 
-			once.Do(func() { g.Log.Warning("%v: probing disks in the gate itself from now on", worker.Err()) })
+			wait := worker.Send(disk)
 
-			return inProcess(ctx, disk)
+			return func() ProbeResult {
+				if res := wait(ctx); worker.Err() == nil || ctx.Err() != nil {
+					return res
+				}
+
+				return fallBack(ctx, disk)
+			}
 		}, sync.OnceFunc(func() {
 			rep.Usage.Worker = worker.Usage()
 			if ready := worker.ReadyMS(); ready > 0 {
@@ -483,8 +506,15 @@ func (h *holding) feedAll(ins []Input) {
 		h.rep.Timeline = append(h.rep.Timeline, TimedInput{AtMS: at, WithPrevious: i > 0, Input: in})
 	}
 
-	for _, a := range h.engine.StepAll(ins, now) {
-		h.act(a, now)
+	// Probes are asked for first: a disk's examination does not wait for
+	// the batch's log lines to reach the kernel log.
+	acts := h.engine.StepAll(ins, now)
+	for _, probes := range []bool{true, false} {
+		for _, a := range acts {
+			if (a.Kind == ActionProbe) == probes {
+				h.act(a, now)
+			}
+		}
 	}
 }
 
@@ -535,10 +565,13 @@ func (h *holding) act(a Action, now time.Time) {
 	case ActionWake:
 		h.timer.Reset(max(a.At.Sub(h.g.Now()), 0))
 	case ActionProbe:
-		asked := now.Sub(h.start).Milliseconds()
+		// The request goes out here, from the loop that decided on it; only
+		// the wait for its result is left to a goroutine.
+		asked := h.g.Now().Sub(h.start).Milliseconds()
+		result := h.ask(h.ctx, a.Disk)
 
 		go func() {
-			res := recoverProbe(h.ctx, h.probe, a.Disk)
+			res := recoverProbe(h.ctx, func(context.Context, string) ProbeResult { return result() }, a.Disk)
 			res.AskedMS = asked
 			h.probes <- res
 		}()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -97,17 +98,29 @@ func StartProbeWorker(argv []string, clock func() float64) (*ProbeWorker, error)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 
-	stdin, err := cmd.StdinPipe()
+	// The gate's end of the worker's stdin is an *os.File of its own, whose
+	// writes take a deadline (Send).
+	requests, stdin, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("failed to start the probe worker: %w", err)
 	}
+
+	cmd.Stdin = requests
 
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
+		requests.Close()
+		stdin.Close()
+
 		return nil, fmt.Errorf("failed to start the probe worker: %w", err)
 	}
 
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	requests.Close() // the child's copy is the one it reads
+
+	if err != nil {
+		stdin.Close()
+
 		return nil, fmt.Errorf("failed to start the probe worker: %w", err)
 	}
 
@@ -189,21 +202,36 @@ func (w *ProbeWorker) Err() error {
 }
 
 // Probe asks the worker to verify disk and waits for its answer, or for ctx
-// to end. A gone worker answers with an error at once.
+// to end (Send). A gone worker answers with an error at once.
 func (w *ProbeWorker) Probe(ctx context.Context, disk string) ProbeResult {
+	return w.Send(disk)(ctx)
+}
+
+// Send writes the request to verify disk now and returns what waits for the
+// answer, or for ctx to end. The request is written by the caller, not by a
+// goroutine the scheduler has yet to run: the worker starts on it at once.
+// A worker that does not take a request within requestWriteTimeout is taken
+// for gone, so the write never holds the caller longer.
+func (w *ProbeWorker) Send(disk string) (wait func(ctx context.Context) ProbeResult) {
 	ch := make(chan ProbeResult, 1)
 
 	w.mu.Lock()
 
 	if w.err != nil {
+		err := w.err
 		w.mu.Unlock()
 
-		return ProbeResult{Disk: disk, Error: w.err.Error()}
+		return func(context.Context) ProbeResult { return ProbeResult{Disk: disk, Error: err.Error()} }
 	}
 
 	w.next++
 	id := w.next
 	w.waiting[id] = ch
+
+	if d, ok := w.in.(interface{ SetWriteDeadline(t time.Time) error }); ok {
+		_ = d.SetWriteDeadline(time.Now().Add(requestWriteTimeout))
+	}
+
 	err := w.enc.Encode(probeRequest{ID: id, Disk: disk})
 	w.mu.Unlock()
 
@@ -211,19 +239,26 @@ func (w *ProbeWorker) Probe(ctx context.Context, disk string) ProbeResult {
 		w.fail(fmt.Errorf("probe worker gone: %w", err))
 	}
 
-	select {
-	case r := <-ch:
-		r.Disk = disk
+	return func(ctx context.Context) ProbeResult {
+		select {
+		case r := <-ch:
+			r.Disk = disk
 
-		return r
-	case <-ctx.Done():
-		w.mu.Lock()
-		delete(w.waiting, id)
-		w.mu.Unlock()
+			return r
+		case <-ctx.Done():
+			w.mu.Lock()
+			delete(w.waiting, id)
+			w.mu.Unlock()
 
-		return ProbeResult{Disk: disk, Error: ctx.Err().Error()}
+			return ProbeResult{Disk: disk, Error: ctx.Err().Error()}
+		}
 	}
 }
+
+// requestWriteTimeout bounds how long Send waits for room in the worker's
+// stdin, a 64 KiB pipe that holds some two thousand requests: a worker
+// that reads none for this long is not going to answer them.
+const requestWriteTimeout = time.Second
 
 // Close tells the worker to finish: it exits when its stdin closes, without
 // waiting for the probes it still runs.
@@ -246,7 +281,12 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() Probe
 	)
 
 	enc := json.NewEncoder(out)
-	dec := json.NewDecoder(in)
+	reply := func(r probeReply) {
+		mu.Lock()
+		defer mu.Unlock()
+
+		_ = enc.Encode(r)
+	}
 
 	if err := enc.Encode(probeReply{ReadyMS: readyMS, Usage: SelfUsage()}); err != nil {
 		return fmt.Errorf("cannot answer the gate: %w", err)
@@ -264,12 +304,11 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() Probe
 
 			res := recoverProbe(context.Background(), func(context.Context, string) ProbeResult { return warm() }, "warm-up")
 
-			mu.Lock()
-			defer mu.Unlock()
-
-			_ = enc.Encode(probeReply{Result: res, Usage: SelfUsage()})
+			reply(probeReply{Result: res, Usage: SelfUsage()})
 		}()
 	}
+
+	dec := json.NewDecoder(in)
 
 	for {
 		var req probeRequest
@@ -285,11 +324,7 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() Probe
 			defer inFlight.Add(-1)
 
 			res := recoverProbe(context.Background(), probe, req.Disk)
-
-			mu.Lock()
-			defer mu.Unlock()
-
-			_ = enc.Encode(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
+			reply(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
 		}()
 	}
 }

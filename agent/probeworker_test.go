@@ -138,6 +138,39 @@ func TestProbeWorkerProtocol(t *testing.T) {
 	}
 }
 
+// TestSendGivesUpOnAStalledWorker fills the stdin of a worker that reads
+// nothing: the request that finds no room fails after requestWriteTimeout,
+// the worker is taken for gone, and every request waiting on it is answered.
+func TestSendGivesUpOnAStalledWorker(t *testing.T) {
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reqR.Close()
+
+	repR, repW := io.Pipe()
+	defer repW.Close()
+
+	w := NewProbeWorker(reqW, repR, nil)
+	first := w.Send("sda")
+
+	for i := 0; w.Err() == nil; i++ {
+		if i > 1<<20 {
+			t.Fatal("a million requests into a pipe nobody reads, and the worker is still taken for serving")
+		}
+
+		w.Send("sdb")
+	}
+
+	if !errors.Is(w.Err(), os.ErrDeadlineExceeded) {
+		t.Fatalf("worker gone because %v, want the write deadline", w.Err())
+	}
+
+	if r := first(context.Background()); r.Disk != "sda" || !strings.Contains(r.Error, "probe worker gone") {
+		t.Fatalf("the first request, after the worker was taken for gone: %+v", r)
+	}
+}
+
 // TestGateReleasesWhileAProbeHangs runs the probes in a real child process,
 // one of which blocks in the kernel: the gate releases on the verified STATE
 // after PendingProbeGrace, names the hung disk, and returns while the child
