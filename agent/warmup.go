@@ -26,9 +26,9 @@ const warmUpPartitionSize = 100 << 20
 // (read from the extension's squashfs on a node) and for the caches
 // encoding/json builds per type: about 1 ms natively, then 8 to 14 µs
 // a pass (BenchmarkWarmUp); under an emulator, translating the code costs tens of
-// milliseconds more. The probe worker runs it once idle, so that a STATE
-// disk shown later is examined on warm code. It reads no disk and writes
-// nothing.
+// milliseconds more. The probe worker runs it as soon as it is ready, beside
+// its first probes, which then find much of their code warm (ServeProbes).
+// It reads no disk and writes nothing.
 func WarmUp() ProbeResult {
 	c := blockdev.Candidate{Device: "warm-up", Partition: 5, Size: warmUpPartitionSize, SectorSize: 512}
 
