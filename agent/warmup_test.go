@@ -50,7 +50,11 @@ func TestWarmUpSuperblock(t *testing.T) {
 		t.Skip("warmup-xfs-sector.bin made again: rebuild and rerun without -update")
 	}
 
-	warm := WarmUp()
+	warm, boot := warmUp()
+	if boot.Release.Decision != DecisionStateVerified || boot.Probes != 1 {
+		t.Fatalf("the warm-up's miniature boot ended %+v after %d probe(s), want a release on the verified STATE after one", boot.Release, boot.Probes)
+	}
+
 	if len(warm.Candidates) != 1 {
 		t.Fatalf("the warm-up examined %+v", warm)
 	}
