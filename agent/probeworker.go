@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -268,13 +269,16 @@ func (w *ProbeWorker) Close() error { return w.in.Close() }
 // own goroutine (a hung disk holds up no other), and writes each reply to
 // out as it completes. It returns at the end of in.
 //
-// warm, when not nil, runs on a goroutine of its own as soon as the worker
-// has said it is ready (WarmUp), beside whatever probes come meanwhile: the
-// code it runs is the code they run, warmed once for all of them. Its result
-// is sent as a reply to no request, so that the gate's JSON decoder too has
-// met a verified STATE.
+// warm, when not nil, runs once warmUpIdle has passed with no probe under
+// way (WarmUp): after the probes of the disks there at boot, which warm the
+// code themselves and should not share the CPU with it, and before a disk
+// shown later. Its result is sent as a reply to no request, so that the gate's
+// JSON decoder too has met a verified STATE before a disk's.
 func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() ProbeResult, probe func(ctx context.Context, disk string) ProbeResult) error {
-	var mu sync.Mutex
+	var (
+		mu       sync.Mutex
+		inFlight atomic.Int64
+	)
 
 	enc := json.NewEncoder(out)
 	reply := func(r probeReply) {
@@ -289,8 +293,17 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() Probe
 	}
 
 	if warm != nil {
+		idle := warmUpIdle
+
 		go func() {
+			time.Sleep(idle)
+
+			for inFlight.Load() > 0 {
+				time.Sleep(idle)
+			}
+
 			res := recoverProbe(context.Background(), func(context.Context, string) ProbeResult { return warm() }, "warm-up")
+
 			reply(probeReply{Result: res, Usage: SelfUsage()})
 		}()
 	}
@@ -305,12 +318,22 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() Probe
 			return fmt.Errorf("bad probe request: %w", err)
 		}
 
+		inFlight.Add(1)
+
 		go func() {
+			defer inFlight.Add(-1)
+
 			res := recoverProbe(context.Background(), probe, req.Disk)
 			reply(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
 		}()
 	}
 }
+
+// warmUpIdle is how long the worker waits before it warms up, and again
+// while a probe is under way: past the probes of the disks there at boot,
+// which the gate asks for as soon as its sysfs scan ends (85 to 720 ms
+// after its start in the end-to-end boots of 4f1b29c).
+var warmUpIdle = time.Second
 
 // recoverProbe runs probe, turning a panic into a failed probe: probes run
 // on goroutines of their own, where no other recover reaches.
