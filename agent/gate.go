@@ -571,7 +571,7 @@ func (h *holding) act(a Action, now time.Time) {
 		result := h.ask(h.ctx, a.Disk)
 
 		go func() {
-			res := recoverProbe(h.ctx, func(context.Context, string) ProbeResult { return result() }, a.Disk)
+			res := recoverProbe(a.Disk, result)
 			res.AskedMS = asked
 			h.probes <- res
 		}()

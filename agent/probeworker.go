@@ -201,17 +201,12 @@ func (w *ProbeWorker) Err() error {
 	return w.err
 }
 
-// Probe asks the worker to verify disk and waits for its answer, or for ctx
-// to end (Send). A gone worker answers with an error at once.
-func (w *ProbeWorker) Probe(ctx context.Context, disk string) ProbeResult {
-	return w.Send(disk)(ctx)
-}
-
 // Send writes the request to verify disk now and returns what waits for the
 // answer, or for ctx to end. The request is written by the caller, not by a
 // goroutine the scheduler has yet to run: the worker starts on it at once.
 // A worker that does not take a request within requestWriteTimeout is taken
-// for gone, so the write never holds the caller longer.
+// for gone, so the write never holds the caller longer; a gone worker
+// answers with an error at once.
 func (w *ProbeWorker) Send(disk string) (wait func(ctx context.Context) ProbeResult) {
 	ch := make(chan ProbeResult, 1)
 
@@ -302,7 +297,7 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() Probe
 				time.Sleep(idle)
 			}
 
-			res := recoverProbe(context.Background(), func(context.Context, string) ProbeResult { return warm() }, "warm-up")
+			res := recoverProbe("warm-up", warm)
 
 			reply(probeReply{Result: res, Usage: SelfUsage()})
 		}()
@@ -323,7 +318,7 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() Probe
 		go func() {
 			defer inFlight.Add(-1)
 
-			res := recoverProbe(context.Background(), probe, req.Disk)
+			res := recoverProbe(req.Disk, func() ProbeResult { return probe(context.Background(), req.Disk) })
 			reply(probeReply{ID: req.ID, Result: res, Usage: SelfUsage()})
 		}()
 	}
@@ -335,14 +330,15 @@ func ServeProbes(in io.Reader, out io.Writer, readyMS float64, warm func() Probe
 // after its start in the end-to-end boots of 4f1b29c).
 var warmUpIdle = time.Second
 
-// recoverProbe runs probe, turning a panic into a failed probe: probes run
-// on goroutines of their own, where no other recover reaches.
-func recoverProbe(ctx context.Context, probe func(ctx context.Context, disk string) ProbeResult, disk string) (res ProbeResult) {
+// recoverProbe runs the examination of disk, turning a panic into a failed
+// probe: probes run on goroutines of their own, where no other recover
+// reaches.
+func recoverProbe(disk string, examine func() ProbeResult) (res ProbeResult) {
 	defer func() {
 		if r := recover(); r != nil {
 			res = ProbeResult{Disk: disk, Error: fmt.Sprintf("internal error: %v", r)}
 		}
 	}()
 
-	return probe(ctx, disk)
+	return examine()
 }

@@ -91,10 +91,10 @@ func TestProbeWorkerProtocol(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hung := make(chan ProbeResult, 1)
 
-	go func() { hung <- w.Probe(ctx, "hung") }()
+	go func() { hung <- w.Send("hung")(ctx) }()
 
 	// A hung disk holds up no other.
-	if r := w.Probe(context.Background(), "sdb"); r.Disk != "sdb" || len(r.Candidates) != 1 || r.Candidates[0].Verdict != blockdev.VerdictOK {
+	if r := w.Send("sdb")(context.Background()); r.Disk != "sdb" || len(r.Candidates) != 1 || r.Candidates[0].Verdict != blockdev.VerdictOK {
 		t.Fatalf("sdb: %+v", r)
 	} else if r.ReceivedMS <= 1 {
 		t.Errorf("sdb's reply was read at %v on the gate's clock; want after the worker's hello (1)", r.ReceivedMS)
@@ -105,7 +105,7 @@ func TestProbeWorkerProtocol(t *testing.T) {
 		t.Errorf("worker ready at %v, want the 12.5 it said", ready)
 	}
 
-	if r := w.Probe(context.Background(), "boom"); r.Disk != "boom" || !strings.Contains(r.Error, "internal error: disk on fire") {
+	if r := w.Send("boom")(context.Background()); r.Disk != "boom" || !strings.Contains(r.Error, "internal error: disk on fire") {
 		t.Fatalf("a panicking probe: %+v", r)
 	}
 
@@ -133,7 +133,7 @@ func TestProbeWorkerProtocol(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 
-	if r := w.Probe(context.Background(), "sdc"); r.Disk != "sdc" || !strings.Contains(r.Error, "probe worker stopped") {
+	if r := w.Send("sdc")(context.Background()); r.Disk != "sdc" || !strings.Contains(r.Error, "probe worker stopped") {
 		t.Fatalf("after the worker stopped: %+v", r)
 	}
 }
@@ -369,7 +369,7 @@ func BenchmarkProbeWorkerRoundTrip(b *testing.B) {
 	b.ReportAllocs()
 
 	for b.Loop() {
-		if r := w.Probe(context.Background(), "sdiw"); r.Disk != "sdiw" || r.Error != "" {
+		if r := w.Send("sdiw")(context.Background()); r.Disk != "sdiw" || r.Error != "" {
 			b.Fatalf("%+v", r)
 		}
 	}

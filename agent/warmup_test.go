@@ -128,7 +128,7 @@ func TestWarmUpWaitsForIdle(t *testing.T) {
 
 	done := make(chan ProbeResult, 1)
 
-	go func() { done <- w.Probe(context.Background(), "sda") }()
+	go func() { done <- w.Send("sda")(context.Background()) }()
 
 	// Several idle periods pass while the probe hangs.
 	time.Sleep(10 * warmUpIdle)
