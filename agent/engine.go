@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -220,11 +219,20 @@ type Engine struct {
 	// listed holds the devpaths sysfs has shown, so that a rescan showing
 	// nothing new does not count as activity.
 	listed map[string]bool
-	// sortedDisks caches diskNames; nil once a disk comes or goes.
-	sortedDisks []string
-	stateSeen   time.Time // first PARTNAME=STATE uevent
-	stateAt     time.Time // when a STATE could first be acted on
-	released    *Release
+	// busy holds every disk that is stale or probing, and possibly some
+	// that no longer are (scheduleProbes drops those): the rules look at
+	// these rather than at every disk, since most of a JBOD's disks are
+	// done with after their first probe.
+	busy map[string]*diskState
+	// found holds the disks whose last probe found a partition named STATE
+	// or the boot partition: the only ones the release rules can act on.
+	found map[string]*diskState
+	// controllerList caches the controllers for udev.ControllerFor; nil
+	// once one comes, goes or changes.
+	controllerList []udev.Controller
+	stateSeen      time.Time // first PARTNAME=STATE uevent
+	stateAt        time.Time // when a STATE could first be acted on
+	released       *Release
 }
 
 // NewEngine returns an engine for a gate that started at start.
@@ -245,6 +253,8 @@ func NewEngine(settings Settings, start time.Time) *Engine {
 		disks:       map[string]*diskState{},
 		nvmePaths:   map[string]string{},
 		listed:      map[string]bool{},
+		busy:        map[string]*diskState{},
+		found:       map[string]*diskState{},
 	}
 }
 
@@ -399,6 +409,7 @@ func isDigits(s string) bool {
 
 func (e *Engine) onController(ctl udev.Controller, action udev.Action, now time.Time) []Action {
 	c, known := e.controllers[ctl.DevPath]
+	e.controllerList = nil
 
 	switch action {
 	case udev.ActionRemove:
@@ -469,12 +480,14 @@ func (e *Engine) touch(c *controllerState, now time.Time) {
 
 // controllerOf returns the controller devpath hangs off, or nil.
 func (e *Engine) controllerOf(devpath string) *controllerState {
-	ctls := make([]udev.Controller, 0, len(e.controllers))
-	for _, c := range e.controllers {
-		ctls = append(ctls, c.ctl)
+	if e.controllerList == nil {
+		e.controllerList = make([]udev.Controller, 0, len(e.controllers))
+		for _, c := range e.controllers {
+			e.controllerList = append(e.controllerList, c.ctl)
+		}
 	}
 
-	if dp := udev.ControllerFor(devpath, ctls); dp != "" {
+	if dp := udev.ControllerFor(devpath, e.controllerList); dp != "" {
 		return e.controllers[dp]
 	}
 
@@ -522,7 +535,8 @@ func (e *Engine) onBlock(ev udev.Event, now time.Time) []Action {
 		case udev.ActionRemove:
 			if _, ok := e.disks[name]; ok {
 				delete(e.disks, name)
-				e.sortedDisks = nil
+				delete(e.busy, name)
+				delete(e.found, name)
 
 				return []Action{logLine(gatelog.DiskRemoved{Name: name, At: now.Sub(e.start)})}
 			}
@@ -574,7 +588,14 @@ func (e *Engine) markChanged(d *diskState) {
 		return
 	}
 
-	d.stale, d.retryAt = true, time.Time{}
+	e.probeAgain(d, time.Time{})
+}
+
+// probeAgain marks the disk as needing a probe from at on (at once for the
+// zero time).
+func (e *Engine) probeAgain(d *diskState, at time.Time) {
+	d.stale, d.retryAt = true, at
+	e.busy[d.name] = d
 }
 
 // addNVMePath ties the shared namespace head to the controller of one of its
@@ -608,9 +629,9 @@ func (e *Engine) addDisk(name, devpath string, now time.Time) []Action {
 		return nil
 	}
 
-	d := &diskState{name: name, devpath: devpath, added: now, stale: true}
+	d := &diskState{name: name, devpath: devpath, added: now}
 	e.disks[name] = d
-	e.sortedDisks = nil
+	e.probeAgain(d, time.Time{})
 
 	line := gatelog.Disk{Name: name, At: now.Sub(e.start)}
 	if c := e.ownerOf(devpath); c != nil {
@@ -633,11 +654,16 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 	d.changed = false
 	d.probe = &p
 
+	if len(p.Candidates) > 0 || e.settings.BootPartUUID != "" && slices.Contains(p.PartitionUUIDs, e.settings.BootPartUUID) {
+		e.found[d.name] = d
+	} else {
+		delete(e.found, d.name)
+	}
+
 	if p.NotReady {
 		d.notReady++
 		if d.notReady < notReadyAttempts {
-			d.retryAt = now.Add(notReadyRetry)
-			d.stale = true
+			e.probeAgain(d, now.Add(notReadyRetry))
 		}
 
 		return nil
@@ -648,8 +674,7 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 	if failure := probeFailure(p); failure != "" {
 		d.failures++
 		if d.failures < failedAttempts {
-			d.retryAt = now.Add(failedRetry)
-			d.stale = true
+			e.probeAgain(d, now.Add(failedRetry))
 
 			return []Action{warnLine(gatelog.DiskFailed{Name: p.Disk, Attempt: d.failures, Attempts: failedAttempts, Why: failure})}
 		}
@@ -662,7 +687,7 @@ func (e *Engine) onProbe(p ProbeResult, now time.Time) []Action {
 	}
 
 	if changed && len(p.Candidates) == 0 {
-		d.stale, d.retryAt = true, time.Time{} // the disk changed under the probe
+		e.probeAgain(d, time.Time{}) // the disk changed under the probe
 	}
 
 	var acts []Action
@@ -714,7 +739,7 @@ func (e *Engine) evaluate(now time.Time) []Action {
 	}
 
 	acts, wake := e.scheduleProbes(now)
-	pending := e.anyDisk(func(d *diskState) bool { return d.pending(now) })
+	pending := e.anyPending(now)
 
 	// With a boot-partition hint, the disk holding that partition decides:
 	// its STATE is taken at once, whatever other disks still do, and no
@@ -770,8 +795,8 @@ func (e *Engine) scheduleProbes(now time.Time) ([]Action, time.Time) {
 
 	wake := e.start.Add(e.settings.Deadline.D())
 
-	for _, name := range e.diskNames() {
-		d := e.disks[name]
+	for _, name := range sortedNames(e.busy, nil) {
+		d := e.busy[name]
 
 		switch {
 		case d.probing:
@@ -779,6 +804,7 @@ func (e *Engine) scheduleProbes(now time.Time) ([]Action, time.Time) {
 				wake = earliest(wake, hung)
 			}
 		case !d.stale:
+			delete(e.busy, name)
 		case now.Before(d.retryAt):
 			wake = earliest(wake, d.retryAt)
 		default:
@@ -793,19 +819,13 @@ func (e *Engine) scheduleProbes(now time.Time) ([]Action, time.Time) {
 
 // pendingDisks names the disks whose examination is under way at now.
 func (e *Engine) pendingDisks(now time.Time) []string {
-	return e.diskNamesWhere(func(d *diskState) bool { return d.pending(now) })
+	return sortedNames(e.busy, func(d *diskState) bool { return d.pending(now) })
 }
 
-// unexamined names the disks that could not be examined: under way, never
-// opened, or given up on.
-func (e *Engine) unexamined() []string {
-	return e.diskNamesWhere(func(d *diskState) bool { return !d.examined() })
-}
-
-// anyDisk reports whether keep holds for a disk.
-func (e *Engine) anyDisk(keep func(*diskState) bool) bool {
-	for _, d := range e.disks {
-		if keep(d) {
+// anyPending reports whether a disk's examination is under way at now.
+func (e *Engine) anyPending(now time.Time) bool {
+	for _, d := range e.busy {
+		if d.pending(now) {
 			return true
 		}
 	}
@@ -813,27 +833,35 @@ func (e *Engine) anyDisk(keep func(*diskState) bool) bool {
 	return false
 }
 
-// diskNamesWhere names, sorted, the disks for which keep holds.
-func (e *Engine) diskNamesWhere(keep func(*diskState) bool) []string {
-	var names []string
+// unexamined names the disks that could not be examined: under way, never
+// opened, or given up on.
+func (e *Engine) unexamined() []string {
+	return sortedNames(e.disks, func(d *diskState) bool { return !d.examined() })
+}
 
-	for _, name := range e.diskNames() {
-		if keep(e.disks[name]) {
+// sortedNames names, sorted, the disks of set for which keep holds (all of
+// them for a nil keep).
+func sortedNames(set map[string]*diskState, keep func(*diskState) bool) []string {
+	names := make([]string, 0, len(set))
+
+	for name, d := range set {
+		if keep == nil || keep(d) {
 			names = append(names, name)
 		}
 	}
 
+	slices.Sort(names)
+
 	return names
 }
 
-// candidates returns every STATE candidate on the disks examined so far.
+// candidates returns every STATE candidate on the disks examined so far,
+// in the order of their disks' names.
 func (e *Engine) candidates() []blockdev.Result {
 	var all []blockdev.Result
 
-	for _, name := range e.diskNames() {
-		if d := e.disks[name]; d.examined() {
-			all = append(all, d.probe.Candidates...)
-		}
+	for _, name := range sortedNames(e.found, (*diskState).examined) {
+		all = append(all, e.found[name].probe.Candidates...)
 	}
 
 	return all
@@ -841,8 +869,8 @@ func (e *Engine) candidates() []blockdev.Result {
 
 // bootDisk returns the examined disk that holds the boot partition, or nil.
 func (e *Engine) bootDisk() *diskState {
-	for _, name := range e.diskNames() {
-		if d := e.disks[name]; d.examined() && slices.Contains(d.probe.PartitionUUIDs, e.settings.BootPartUUID) {
+	for _, name := range sortedNames(e.found, (*diskState).examined) {
+		if d := e.found[name]; slices.Contains(d.probe.PartitionUUIDs, e.settings.BootPartUUID) {
 			return d
 		}
 	}
@@ -969,31 +997,13 @@ func (e *Engine) waitingFor(now time.Time) string {
 	return strings.Join(parts, ", ")
 }
 
-// diskNames returns the disks' names, sorted. The slice is kept until a
-// disk comes or goes: callers must not change it.
-func (e *Engine) diskNames() []string {
-	if e.sortedDisks != nil && len(e.sortedDisks) == len(e.disks) {
-		return e.sortedDisks
-	}
-
-	names := make([]string, 0, len(e.disks))
-	for n := range e.disks {
-		names = append(names, n)
-	}
-
-	sort.Strings(names)
-	e.sortedDisks = names
-
-	return names
-}
-
 func (e *Engine) controllerPaths() []string {
 	paths := make([]string, 0, len(e.controllers))
 	for p := range e.controllers {
 		paths = append(paths, p)
 	}
 
-	sort.Strings(paths)
+	slices.Sort(paths)
 
 	return paths
 }

@@ -326,10 +326,20 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 	g.coldplug(h.feedAll, rep)
 	rep.Startup = append(rep.Startup, startupStep(start, g.Now(), "sysfs scanned"))
 
+	// Without uevents, sysfs is scanned once a second instead. The ticker
+	// runs only then: a gate that hears the kernel is not woken for nothing.
 	rescan := time.NewTicker(time.Second)
+	rescan.Stop()
 	defer rescan.Stop()
 
+	rescanning := false
+
 	for engine.Released() == nil {
+		if h.events == nil && !rescanning {
+			rescan.Reset(time.Second)
+			rescanning = true
+		}
+
 		select {
 		case ev, ok := <-h.events:
 			if !ok {
@@ -349,9 +359,7 @@ func (g *Gate) hold(ctx context.Context, engine *Engine, rep *Report, start time
 		case <-h.timer.C:
 			h.feed(Input{Kind: InputTick})
 		case <-rescan.C:
-			if h.events == nil {
-				g.coldplug(h.feedAll, rep)
-			}
+			g.coldplug(h.feedAll, rep)
 		case <-ctx.Done():
 			// The engine's deadline is earlier than this one, so only a
 			// stalled loop gets here; the tick releases on the deadline.

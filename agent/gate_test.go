@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/raid-settle/raid-settle/blockdev"
+	"github.com/raid-settle/raid-settle/internal/fstree"
 	"github.com/raid-settle/raid-settle/udev"
 )
 
@@ -346,5 +347,44 @@ func TestReplayHonoursTheEvidenceInTheReport(t *testing.T) {
 		if got := Simulate(settings, replayed, nil, 0).Release.Decision; got != tc.want {
 			t.Errorf("settings %s: replayed to %s, want %s", tc.settings, got, tc.want)
 		}
+	}
+}
+
+// endedMonitor's Run returns at once, as a monitor whose socket failed.
+type endedMonitor struct{ scriptedMonitor }
+
+func (m *endedMonitor) Run(_ context.Context, out chan<- udev.Event) error {
+	close(out)
+
+	return errors.New("socket gone")
+}
+
+// TestGateRescansSysfsWithoutUevents shows a disk to a gate that cannot hear
+// the kernel only in sysfs, after the gate's first scan: the rescans, which
+// start once the uevents are gone, must find it.
+func TestGateRescansSysfsWithoutUevents(t *testing.T) {
+	for name, open := range map[string]func() (eventSource, error){
+		"no socket":      func() (eventSource, error) { return nil, errors.New("netlink refused") },
+		"socket failing": func() (eventSource, error) { return &endedMonitor{}, nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			g, log := testGate(t, "raid_settle.quiet=5", nil, verifiedOn("sda"))
+			g.OpenMonitor = open
+			g.SysRoot = fstree.Build(t, "../udev/testdata/sysfs.txt")
+
+			// The disks are listed in class/block only once the gate runs.
+			blocks := filepath.Join(g.SysRoot, "class", "block")
+			if err := os.Rename(blocks, blocks+".later"); err != nil {
+				t.Fatal(err)
+			}
+
+			shown := time.AfterFunc(300*time.Millisecond, func() { os.Rename(blocks+".later", blocks) })
+			defer shown.Stop()
+
+			rep := g.Run(context.Background())
+			if rep.Decision.Decision != DecisionStateVerified || rep.Decision.State == nil || rep.Decision.State.Device != "/dev/sda" {
+				t.Fatalf("decision %+v\nlog:\n%s", rep.Decision, log)
+			}
+		})
 	}
 }

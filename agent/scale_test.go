@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raid-settle/raid-settle/blockdev"
 	"github.com/raid-settle/raid-settle/internal/diskimage"
 	"github.com/raid-settle/raid-settle/internal/fstree"
 	"github.com/raid-settle/raid-settle/internal/testenv"
@@ -155,6 +156,51 @@ func BenchmarkWriteReport(b *testing.B) {
 			}
 
 			b.ReportMetric(float64(info.Size()), "bytes")
+		})
+	}
+}
+
+// BenchmarkEngineArrivals is the engine alone as the gate runs it while a
+// JBOD's n disks arrive one after another, as the kernel announces them
+// behind a real controller: each disk's uevents come as a batch of their
+// own, with the probe result of the disk before them, and the last disk
+// holds STATE. The gate evaluates its rules once per batch, so what a batch
+// costs as the disk count grows is what this measures.
+func BenchmarkEngineArrivals(b *testing.B) {
+	for _, n := range []int{1, 16, 64, 256} {
+		b.Run(fmt.Sprintf("disks=%d", n), func(b *testing.B) {
+			t0 := time.Unix(1000, 0)
+			bind := megaraidBind(megaraid)
+
+			batches := make([][]Input, n+1)
+			for i := range n {
+				name := "sd" + diskLetters(i)
+				for _, in := range diskArrives(0, megaraid, name) {
+					batches[i] = append(batches[i], in.Input)
+				}
+
+				result := ProbeResult{Disk: name}
+				if i == n-1 {
+					result = withDisk(name, stateOn(name, blockdev.VerdictOK))
+				}
+
+				batches[i+1] = append(batches[i+1], Input{Kind: InputProbe, Probe: &result})
+			}
+
+			b.ReportAllocs()
+
+			for b.Loop() {
+				e := NewEngine(DefaultSettings(), t0)
+				e.Step(Input{Kind: InputEvent, Event: &bind}, t0)
+
+				for i, batch := range batches {
+					e.StepAll(batch, t0.Add(time.Duration(i)*time.Millisecond))
+				}
+
+				if r := e.Released(); r == nil || r.Decision != DecisionStateVerified {
+					b.Fatalf("no release on the last disk's STATE: %+v", r)
+				}
+			}
 		})
 	}
 }
