@@ -103,10 +103,14 @@ type ProbeResult struct {
 	Steps []ProbeStep `json:"steps,omitempty"`
 }
 
-// ProbeStep is one step of a disk's examination and when it ended.
+// ProbeStep is one step of a disk's examination, or of the gate's start,
+// and when it ended. A start-up step also says how much CPU time the process
+// that took it (the gate, or the worker for the worker's steps) had used by
+// then, from its exec on: the cost of starting a Go process shows there.
 type ProbeStep struct {
-	Step string  `json:"step"`
-	MS   float64 `json:"ms"`
+	Step  string  `json:"step"`
+	MS    float64 `json:"ms"`
+	CPUMS float64 `json:"cpu_ms,omitempty"`
 }
 
 // ActionKind tells what an Action asks for.

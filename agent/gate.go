@@ -161,6 +161,9 @@ func (g *Gate) Run(ctx context.Context) (rep *Report) {
 	}
 
 	rep = &Report{SchemaVersion: ReportSchemaVersion, Version: g.Version, Started: start, StateUeventMS: -1, Controllers: []udev.Controller{}, Timeline: []TimedInput{}}
+	// What the process had used before the gate's own work: its exec, the Go
+	// runtime's start and the packages' initialisation.
+	rep.Startup = append(rep.Startup, startupStep(start, start, "gate running"))
 
 	if g.Prioritise != nil {
 		if err := g.Prioritise(); err != nil {
@@ -477,13 +480,7 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 			}
 		}, sync.OnceFunc(func() {
 			rep.Usage.Worker = worker.Usage()
-			if ready := worker.ReadyMS(); ready > 0 {
-				rep.Startup = append(rep.Startup, ProbeStep{Step: "probe worker ready", MS: ready})
-			}
-
-			if warmed := worker.WarmedMS(); warmed > 0 {
-				rep.Startup = append(rep.Startup, ProbeStep{Step: "probe worker warmed up", MS: warmed})
-			}
+			rep.Startup = append(rep.Startup, worker.Startup()...)
 
 			slices.SortStableFunc(rep.Startup, func(a, b ProbeStep) int { return cmp.Compare(a.MS, b.MS) })
 
@@ -491,9 +488,10 @@ func (g *Gate) startProbing(rep *Report, start time.Time, partitionUUIDs bool) (
 		})
 }
 
-// startupStep is one step of the gate's start, timed since start.
+// startupStep is one step of the gate's start, timed since start, with the
+// CPU time the gate had used by then.
 func startupStep(start, now time.Time, step string) ProbeStep {
-	return ProbeStep{Step: step, MS: float64(now.Sub(start).Microseconds()) / 1000}
+	return ProbeStep{Step: step, MS: float64(now.Sub(start).Microseconds()) / 1000, CPUMS: SelfUsage().CPUMS}
 }
 
 // feed records one input in the timeline and carries out the engine's

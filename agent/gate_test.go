@@ -292,6 +292,18 @@ func TestGateReportShape(t *testing.T) {
 	if rep.Decision.Decision != DecisionNoState {
 		t.Fatalf("decision %+v", rep.Decision)
 	}
+
+	// Each start-up step says what the gate had used of a CPU by then,
+	// from "gate running" (the process's start) on.
+	if len(rep.Startup) == 0 || rep.Startup[0].Step != "gate running" {
+		t.Fatalf("startup %+v: want it to begin with the gate running", rep.Startup)
+	}
+
+	for i, s := range rep.Startup {
+		if s.CPUMS <= 0 || i > 0 && s.CPUMS < rep.Startup[i-1].CPUMS {
+			t.Errorf("startup step %q: %v ms of CPU, after %+v", s.Step, s.CPUMS, rep.Startup[:i])
+		}
+	}
 }
 
 // panickingMonitor's Run panics, as a bug in the monitor would.

@@ -33,31 +33,33 @@ type ProbeWorker struct {
 	waiting map[uint64]chan ProbeResult
 	err     error // why the worker is gone, once it is
 	usage   Usage // the worker's, as of its last reply
-	readyMS float64
-	// warmedMS is when the gate read the warm-up's reply, on clock.
-	warmedMS float64
+	// ready and warmed are the worker's start-up steps (Startup); MS is 0
+	// until they happen.
+	ready, warmed ProbeStep
 
 	// clock reads the gate's clock, in milliseconds since its start, to
 	// time when each reply was read; nil leaves ReceivedMS out.
 	clock func() float64
 }
 
-// ReadyMS returns when the worker said it was ready to probe, on the gate's
-// clock; 0 until it has.
-func (w *ProbeWorker) ReadyMS() float64 {
+// Startup returns the worker's start-up steps so far, each with the CPU
+// time the worker had used by then: "probe worker ready", when it said it
+// could take requests (on the gate's clock, as it said), and "probe worker
+// warmed up", when the gate read the result of its warm-up (see
+// ServeProbes; only with a clock).
+func (w *ProbeWorker) Startup() []ProbeStep {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
-	return w.readyMS
-}
+	var steps []ProbeStep
 
-// WarmedMS returns when the gate read the worker's warm-up result (see
-// ServeProbes), on the gate's clock; 0 until it has, or without a clock.
-func (w *ProbeWorker) WarmedMS() float64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	for _, s := range []ProbeStep{w.ready, w.warmed} {
+		if s.MS > 0 {
+			steps = append(steps, s)
+		}
+	}
 
-	return w.warmedMS
+	return steps
 }
 
 // Usage returns what the worker had used as of its last reply.
@@ -165,9 +167,9 @@ func (w *ProbeWorker) readReplies(out io.Reader) {
 
 		switch {
 		case r.ID == 0 && r.ReadyMS > 0:
-			w.readyMS = r.ReadyMS
+			w.ready = ProbeStep{Step: "probe worker ready", MS: r.ReadyMS, CPUMS: r.Usage.CPUMS}
 		case r.ID == 0 && r.Result.Disk != "":
-			w.warmedMS = r.Result.ReceivedMS
+			w.warmed = ProbeStep{Step: "probe worker warmed up", MS: r.Result.ReceivedMS, CPUMS: r.Usage.CPUMS}
 		}
 		w.mu.Unlock()
 

@@ -101,8 +101,8 @@ func TestProbeWorkerProtocol(t *testing.T) {
 	}
 
 	// The worker's hello came first.
-	if ready := w.ReadyMS(); ready != 12.5 {
-		t.Errorf("worker ready at %v, want the 12.5 it said", ready)
+	if steps := w.Startup(); len(steps) != 1 || steps[0].Step != "probe worker ready" || steps[0].MS != 12.5 || steps[0].CPUMS <= 0 {
+		t.Errorf("worker start-up %+v, want it ready at the 12.5 it said, with the CPU time it had used", steps)
 	}
 
 	if r := w.Send("boom")(context.Background()); r.Disk != "boom" || !strings.Contains(r.Error, "internal error: disk on fire") {
@@ -359,7 +359,7 @@ func BenchmarkProbeWorkerRoundTrip(b *testing.B) {
 
 	go func() {
 		_ = ServeProbes(reqR, repW, 1, nil, func(_ context.Context, disk string) ProbeResult {
-			return ProbeResult{Disk: disk, StartedMS: 4010.25, EndedMS: 4023.5, Steps: []ProbeStep{{"opened", 1.0}, {"partitions listed", 59.4}}}
+			return ProbeResult{Disk: disk, StartedMS: 4010.25, EndedMS: 4023.5, Steps: []ProbeStep{{Step: "opened", MS: 1.0}, {Step: "partitions listed", MS: 59.4}}}
 		})
 	}()
 

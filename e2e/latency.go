@@ -68,6 +68,22 @@ func latencyOf(r *Result) (Latency, bool) {
 	return l, true
 }
 
+// LatencyLegend explains WriteLatency's columns (docs/timeline.md has the
+// report fields behind them).
+const LatencyLegend = `"worker ready": when the probe worker said it could take requests.
+"probe asked": when the gate wrote the request to the worker, once its engine
+had gone through the batch of inputs that called for the probe; it comes
+before "STATE uevent" when the disk was found by the gate's sysfs scan or by
+its own uevent, ahead of its partitions'. "worker started" and "worker ended":
+the examination in the worker; "steps" are its stages. "probe: on CPU, waiting
+for one": the examining thread's CPU time and its wait for a CPU (schedstat's
+run_delay), the rest of the examination being spent blocked, mostly on I/O; "-"
+when several probes ran at once. "reply read": when the gate read the result;
+"result in the gate": when its run loop took it; "release": the decision.
+Peak RSS and CPU are each process's own, from getrusage(2); in brackets, the
+CPU time the gate had used once started (its exec, the Go runtime's start and
+its packages' initialisation) and the worker once ready to take requests.`
+
 // WriteLatency writes, for every boot that released on a STATE, where the
 // time between the STATE uevent and the release went, then the median and
 // the worst.
@@ -86,10 +102,15 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 		totals = append(totals, l.Total())
 
 		ready, asked, started, steps, sched, ended, read, received := "-", "-", "-", "-", "-", "-", "-", "-"
+		gateStartCPU, workerReadyCPU := "", ""
 
 		for _, s := range o.Result.Gate.Startup {
-			if s.Step == "probe worker ready" {
+			switch {
+			case s.Step == "probe worker ready":
 				ready = fmt.Sprintf("%.1f", s.MS)
+				workerReadyCPU = cpuAt(s.CPUMS, "ready")
+			case s.Step == "gate running":
+				gateStartCPU = cpuAt(s.CPUMS, "started")
 			}
 		}
 
@@ -118,7 +139,7 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 
 		usage := "-"
 		if u := o.Result.Gate.Usage; u != nil {
-			usage = fmt.Sprintf("%.1f MiB, %.0f ms; %.1f MiB, %.0f ms", float64(u.Gate.MaxRSSKB)/1024, u.Gate.CPUMS, float64(u.Worker.MaxRSSKB)/1024, u.Worker.CPUMS)
+			usage = fmt.Sprintf("%.1f MiB, %.0f ms%s; %.1f MiB, %.0f ms%s", float64(u.Gate.MaxRSSKB)/1024, u.Gate.CPUMS, gateStartCPU, float64(u.Worker.MaxRSSKB)/1024, u.Worker.CPUMS, workerReadyCPU)
 		}
 
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | **%d** | %s |\n", l.Scenario, ready, l.UeventMS, asked, started, steps, sched, ended, read, received, l.ReleaseMS, l.Total(), usage)
@@ -129,6 +150,16 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 	}
 
 	fmt.Fprintf(w, "\n%s\n", LatencySummary(totals))
+}
+
+// cpuAt notes the CPU time a process had used at a start-up step, "" for a
+// report from before start-up steps said so.
+func cpuAt(ms float64, step string) string {
+	if ms <= 0 {
+		return ""
+	}
+
+	return fmt.Sprintf(" (%.0f %s)", ms, step)
 }
 
 // LatencySummary states the median and the worst of totals.

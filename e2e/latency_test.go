@@ -43,6 +43,20 @@ func TestLatencyFromAGateReport(t *testing.T) {
 		}
 	}
 
+	// A report whose start-up steps carry their CPU time says what starting
+	// each process cost.
+	withCPU := g
+	if err := json.Unmarshal([]byte(`[{"step": "gate running", "ms": 0, "cpu_ms": 12.3}, {"step": "probe worker ready", "ms": 95.5, "cpu_ms": 7.6}]`), &withCPU.Startup); err != nil {
+		t.Fatal(err)
+	}
+
+	b.Reset()
+	WriteLatency(&b, []Outcome{{Scenario: &Scenario{ID: "y"}, Result: &Result{Gate: &withCPU}}})
+
+	if want := "| **40** | 8.0 MiB, 21 ms (12 started); 6.0 MiB, 10 ms (8 ready) |"; !strings.Contains(b.String(), want) {
+		t.Errorf("latency table lacks %q:\n%s", want, b.String())
+	}
+
 	if got := LatencySummary([]int64{40, 10, 30, 20}); got != "STATE uevent → release over 4 boots: median 25 ms, worst 40 ms." {
 		t.Errorf("summary %q", got)
 	}

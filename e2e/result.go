@@ -50,10 +50,12 @@ type GateReport struct {
 	HeldMS        int64    `json:"held_ms"`
 	StateUeventMS int64    `json:"state_uevent_ms"`
 	Errors        []string `json:"errors"`
-	// Startup times the gate's start, the probe worker's readiness among it.
+	// Startup times the gate's start, the probe worker's readiness among it;
+	// CPUMS is the CPU time the step's process had used by then.
 	Startup []struct {
-		Step string  `json:"step"`
-		MS   float64 `json:"ms"`
+		Step  string  `json:"step"`
+		MS    float64 `json:"ms"`
+		CPUMS float64 `json:"cpu_ms"`
 	} `json:"startup"`
 	// Usage is the gate's and its worker's peak memory and CPU time.
 	Usage *struct {

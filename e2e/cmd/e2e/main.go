@@ -418,6 +418,7 @@ func writeResultsDoc(path string, h *e2e.Harness, commit string, outs []e2e.Outc
 	fmt.Fprintf(&b, "\n%s\n", e2e.TableLegend)
 	fmt.Fprintf(&b, "\n## From the STATE uevent to the release\n\nFrom each gate report: milliseconds since the gate started, on the clock the gate and its probe worker share. The probe is the one whose result the release rests on.\n\n")
 	e2e.WriteLatency(&b, outs)
+	fmt.Fprintf(&b, "\n%s\n", e2e.LatencyLegend)
 	fmt.Fprintf(&b, "\n## The anchor: a fixed settle time of 60 s\n\n```\n")
 	e2e.WriteAnchor(&b, outs)
 	fmt.Fprintf(&b, "```\n")
