@@ -18,13 +18,21 @@ type RetryPolicy struct {
 	Attempts int
 	// Budget is the most time spent retrying one request.
 	Budget time.Duration
-	// Backoff is the unit of the exponential backoff between attempts.
+	// Backoff is the unit of the exponential backoff between attempts:
+	// go-retry's Exponential waits 0, 1, 3, 7, 15, 31... units before the
+	// second, third, fourth... attempt (retry/exponential.go, Tick).
 	Backoff time.Duration
 }
 
 // DefaultRetryPolicy suits a disk that is still settling after its
-// controller announced it: five attempts within two seconds.
-var DefaultRetryPolicy = RetryPolicy{Attempts: 5, Budget: 2 * time.Second, Backoff: 20 * time.Millisecond}
+// controller announced it: seven attempts, the retries 0, 5, 15, 35, 75 and
+// 155 ms apart, so that a read is given up on some 285 ms after it first
+// failed, and never later than two seconds. Small steps first: a momentary
+// error (a LUN being reset, a command the controller bounced) costs a few
+// milliseconds, where a 20 ms unit and five attempts cost 220 ms to get past
+// four failed reads within the same reach. The engine retries a disk whose
+// examination still failed (failedAttempts) on a longer scale.
+var DefaultRetryPolicy = RetryPolicy{Attempts: 7, Budget: 2 * time.Second, Backoff: 5 * time.Millisecond}
 
 // ErrShortRead is returned (wrapped) when a device ends before the size it
 // reported, which a settling RAID volume sometimes does.

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/siderolabs/go-retry/retry"
 )
 
 // flakyReader fails its first failures reads with err, then serves data.
@@ -81,6 +83,33 @@ func TestRetryingReader(t *testing.T) {
 				t.Fatalf("%d reads, want %d", tc.src.calls, tc.wantCalls)
 			}
 		})
+	}
+}
+
+// TestDefaultRetryPolicySchedule reads the default policy's waits off
+// go-retry's exponential ticker, the one the reader uses: a momentary error
+// must cost little, and a disk that fails for a quarter of a second must
+// still be read, within the budget.
+func TestDefaultRetryPolicySchedule(t *testing.T) {
+	p := DefaultRetryPolicy
+	tick := retry.NewExponentialTicker(retry.NewDefaultOptions(retry.WithUnits(p.Backoff)))
+
+	var waits []time.Duration
+
+	total := time.Duration(0)
+
+	for range p.Attempts - 1 {
+		w := tick.Tick()
+		waits = append(waits, w)
+		total += w
+	}
+
+	if len(waits) < 2 || waits[0]+waits[1] > 5*time.Millisecond {
+		t.Errorf("waits %v: the first two retries must come within 5 ms", waits)
+	}
+
+	if total < 250*time.Millisecond || total > p.Budget {
+		t.Errorf("waits %v add up to %v: want a quarter of a second at least, within the %v budget", waits, total, p.Budget)
 	}
 }
 
