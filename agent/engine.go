@@ -188,7 +188,7 @@ type diskState struct {
 	added      time.Time
 	probing    bool      // a probe is in flight
 	probeSince time.Time // when the probe in flight was asked for
-	stale      bool      // needs a (new) probe
+	stale      bool      // needs a (new) probe; set only by Engine.probeAgain, which puts the disk in busy
 	changed    bool      // changed while a probe was in flight
 	notReady   int       // consecutive not-ready probe results
 	failures   int       // consecutive failed probes

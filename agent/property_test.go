@@ -231,7 +231,7 @@ func checkProperties(t *testing.T, seed int64) {
 	t.Helper()
 
 	m := genMachine(seed)
-	sim := Simulate(m.settings, m.timeline, m.oracle, probeLatency, WithProbeTime(m.probeTime))
+	sim := Simulate(m.settings, m.timeline, m.oracle, probeLatency, WithProbeTime(m.probeTime), func(o *simOptions) { o.afterStep = checkBusy(t, m) })
 	r := sim.Release
 	at := time.Duration(r.AtMS) * time.Millisecond
 	deadline := m.settings.Deadline.D()
@@ -281,6 +281,19 @@ func checkProperties(t *testing.T, seed int64) {
 		for _, d := range m.disks {
 			if d.content == "state" && !d.hung && !d.failing && max(d.arrive, d.openFrom)+ProbeRetryBudget < deadline-time.Second && r.State == nil {
 				fail("missed the STATE on %s", d.name)
+			}
+		}
+	}
+}
+
+// checkBusy fails t when a disk that is due a probe or being probed is
+// missing from the engine's busy set, which is all its rules look at: such a
+// disk would never be probed, and the gate could conclude without it.
+func checkBusy(t *testing.T, m *machine) func(*Engine) {
+	return func(e *Engine) {
+		for name, d := range e.disks {
+			if (d.stale || d.probing) && e.busy[name] != d {
+				t.Fatalf("disk %s is stale (%t) or probing (%t) but not in busy\n%s", name, d.stale, d.probing, m)
 			}
 		}
 	}

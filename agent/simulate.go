@@ -51,7 +51,12 @@ type ProbeTime func(disk string, at time.Duration) time.Duration
 // SimOption changes how Simulate answers probes.
 type SimOption func(*simOptions)
 
-type simOptions struct{ probeTime ProbeTime }
+type simOptions struct {
+	probeTime ProbeTime
+	// afterStep, when set, sees the engine after each of its steps (tests
+	// check its invariants there).
+	afterStep func(*Engine)
+}
 
 // WithProbeTime makes each probe take the time t gives instead of the fixed
 // latency Simulate was given.
@@ -79,7 +84,12 @@ func Simulate(settings Settings, timeline []TimedInput, oracle Oracle, probeLate
 	)
 
 	step := func(ins ...Input) {
-		for _, a := range e.StepAll(ins, now) {
+		acts := e.StepAll(ins, now)
+		if o.afterStep != nil {
+			o.afterStep(e)
+		}
+
+		for _, a := range acts {
 			switch a.Kind {
 			case ActionWake:
 				wake = a.At
