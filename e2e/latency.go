@@ -80,6 +80,8 @@ for one": the examining thread's CPU time and its wait for a CPU (schedstat's
 run_delay), the rest of the examination being spent blocked, mostly on I/O; "-"
 when several probes ran at once. "reply read": when the gate read the result;
 "result in the gate": when its run loop took it; "release": the decision.
+"udev settled after the release": milliseconds from the gate's release line in
+the kernel log to udevadm settle returning, both on the guest's clock.
 Peak RSS and CPU are each process's own, from getrusage(2); in brackets, the
 CPU time the gate had used once started (its exec, the Go runtime's start and
 its packages' initialisation) and the worker once ready to take requests.`
@@ -88,10 +90,10 @@ its packages' initialisation) and the worker once ready to take requests.`
 // time between the STATE uevent and the release went, then the median and
 // the worst.
 func WriteLatency(w io.Writer, outs []Outcome) {
-	var totals []int64
+	var totals, settledAfter []int64
 
-	fmt.Fprintln(w, "| scenario | worker ready | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | probe: on CPU, waiting for one | worker ended | reply read | result in the gate | release | uevent→release | gate, worker: peak RSS, CPU |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | worker ready | STATE uevent | probe asked | worker started | steps (ms from the probe's start) | probe: on CPU, waiting for one | worker ended | reply read | result in the gate | release | uevent→release | udev settled after the release | gate, worker: peak RSS, CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 	for _, o := range outs {
 		l, ok := LatencyOf(o)
@@ -137,12 +139,18 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 			steps = strings.Join(parts, ", ")
 		}
 
+		after := "-"
+		if r := o.Result; r.SettledMS >= 0 && r.GateReleaseMS >= 0 {
+			settledAfter = append(settledAfter, r.SettledMS-r.GateReleaseMS)
+			after = fmt.Sprint(r.SettledMS - r.GateReleaseMS)
+		}
+
 		usage := "-"
 		if u := o.Result.Gate.Usage; u != nil {
 			usage = fmt.Sprintf("%.1f MiB, %.0f ms%s; %.1f MiB, %.0f ms%s", float64(u.Gate.MaxRSSKB)/1024, u.Gate.CPUMS, gateStartCPU, float64(u.Worker.MaxRSSKB)/1024, u.Worker.CPUMS, workerReadyCPU)
 		}
 
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | **%d** | %s |\n", l.Scenario, ready, l.UeventMS, asked, started, steps, sched, ended, read, received, l.ReleaseMS, l.Total(), usage)
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | **%d** | %s | %s |\n", l.Scenario, ready, l.UeventMS, asked, started, steps, sched, ended, read, received, l.ReleaseMS, l.Total(), after, usage)
 	}
 
 	if len(totals) == 0 {
@@ -150,6 +158,27 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 	}
 
 	fmt.Fprintf(w, "\n%s\n", LatencySummary(totals))
+
+	if len(settledAfter) > 0 {
+		fmt.Fprintf(w, "\n%s\n", SettledAfterSummary(settledAfter))
+	}
+}
+
+// SettledAfterSummary says, over the boots that released on a STATE and
+// settled, how long after the gate's release udevd settled: where it is
+// later, Talos's decision waited for udevd's own work on the disks (blkid on
+// the new partitions), which runs beside the gate, not for the gate.
+func SettledAfterSummary(after []int64) string {
+	later := 0
+
+	for _, a := range after {
+		if a > 0 {
+			later++
+		}
+	}
+
+	return fmt.Sprintf("udevd settled after the gate's release in %d of %d boots (%d to %d ms after it, median %d): there Talos waited for udevd's own handling of the disks, not for the gate.",
+		later, len(after), slices.Min(after), slices.Max(after), median(after))
 }
 
 // cpuAt notes the CPU time a process had used at a start-up step, "" for a

@@ -27,7 +27,7 @@ func TestLatencyFromAGateReport(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := Outcome{Scenario: &Scenario{ID: "x"}, Result: &Result{Gate: &g}}
+	out := Outcome{Scenario: &Scenario{ID: "x"}, Result: &Result{Gate: &g, GateReleaseMS: 4480, SettledMS: 4600}}
 
 	l, ok := LatencyOf(out)
 	if !ok || l.Total() != 40 || l.ReceivedMS != 249 || l.Probe == nil || l.Probe.AskedMS != 201 || l.Probe.EndedMS != 240.25 {
@@ -37,7 +37,8 @@ func TestLatencyFromAGateReport(t *testing.T) {
 	var b strings.Builder
 	WriteLatency(&b, []Outcome{out, {Scenario: &Scenario{ID: "no gate"}}})
 
-	for _, want := range []string{"| x | 95.5 | 210 | 201 | 203.5 | opened 1.0, partition 5 verified 30.0 | 12.5, 20.2 | 240.2 | 246.8 | 249 | 250 | **40** | 8.0 MiB, 21 ms; 6.0 MiB, 10 ms |", "over 1 boots: median 40 ms, worst 40 ms"} {
+	for _, want := range []string{"| x | 95.5 | 210 | 201 | 203.5 | opened 1.0, partition 5 verified 30.0 | 12.5, 20.2 | 240.2 | 246.8 | 249 | 250 | **40** | 120 | 8.0 MiB, 21 ms; 6.0 MiB, 10 ms |", "over 1 boots: median 40 ms, worst 40 ms",
+		"udevd settled after the gate's release in 1 of 1 boots (120 to 120 ms after it, median 120)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("latency table lacks %q:\n%s", want, b.String())
 		}
@@ -51,9 +52,9 @@ func TestLatencyFromAGateReport(t *testing.T) {
 	}
 
 	b.Reset()
-	WriteLatency(&b, []Outcome{{Scenario: &Scenario{ID: "y"}, Result: &Result{Gate: &withCPU}}})
+	WriteLatency(&b, []Outcome{{Scenario: &Scenario{ID: "y"}, Result: &Result{Gate: &withCPU, GateReleaseMS: -1, SettledMS: -1}}})
 
-	if want := "| **40** | 8.0 MiB, 21 ms (12 started); 6.0 MiB, 10 ms (8 ready) |"; !strings.Contains(b.String(), want) {
+	if want := "| **40** | - | 8.0 MiB, 21 ms (12 started); 6.0 MiB, 10 ms (8 ready) |"; !strings.Contains(b.String(), want) {
 		t.Errorf("latency table lacks %q:\n%s", want, b.String())
 	}
 
