@@ -107,11 +107,11 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 		gateStartCPU, workerReadyCPU := "", ""
 
 		for _, s := range o.Result.Gate.Startup {
-			switch {
-			case s.Step == "probe worker ready":
+			switch s.Step {
+			case "probe worker ready":
 				ready = fmt.Sprintf("%.1f", s.MS)
 				workerReadyCPU = cpuAt(s.CPUMS, "ready")
-			case s.Step == "gate running":
+			case "gate running":
 				gateStartCPU = cpuAt(s.CPUMS, "started")
 			}
 		}
@@ -141,8 +141,9 @@ func WriteLatency(w io.Writer, outs []Outcome) {
 
 		after := "-"
 		if r := o.Result; r.SettledMS >= 0 && r.GateReleaseMS >= 0 {
-			settledAfter = append(settledAfter, r.SettledMS-r.GateReleaseMS)
-			after = fmt.Sprint(r.SettledMS - r.GateReleaseMS)
+			ms := r.SettledMS - r.GateReleaseMS
+			settledAfter = append(settledAfter, ms)
+			after = fmt.Sprint(ms)
 		}
 
 		usage := "-"
